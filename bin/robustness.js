@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The compiled CLI lives in dist/ (built by `npm install` through the prepare script, or `npm run build`).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(main))) {
+  console.error('robustness: dist/cli/main.js is missing. Run `npm run build` (or `npm install`, which builds it) first.');
+  process.exit(2);
+}
+await import(main.href);

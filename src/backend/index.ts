@@ -1,0 +1,3 @@
+export { initBackend, currentBackend, describeBackend, backendFromEnv, onBackendReady, BACKEND_CHOICES } from './select.js';
+export type { BackendChoice, BackendInfo, InitBackendOptions } from './select.js';
+export { withLeakCheck, TensorLeakError } from './leaks.js';

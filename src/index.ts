@@ -1,0 +1,10 @@
+// The package's public surface: each part's barrel, in the order data flows.
+export * from './backend/index.js';
+export * from './data/index.js';
+export * from './models/index.js';
+export * from './train/index.js';
+export * from './attacks/index.js';
+export * from './attribution/index.js';
+export * from './metrics/index.js';
+export * from './arbitraries/index.js';
+export * from './snapshots/index.js';

@@ -1,0 +1,2 @@
+// Public names of src/report, re-exported by src/index.ts.
+export {};

@@ -1,0 +1,2 @@
+// Public names of src/train, re-exported by src/index.ts.
+export {};

@@ -1,0 +1,42 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url));
+
+// The project's own specs import the package by name, the way a user's specs do; these aliases
+// point those imports at the sources so no build is needed to run them.
+const alias = [
+  { find: /^vitest-robustness\/setup$/, replacement: src('setup.ts') },
+  { find: /^vitest-robustness\/reporter$/, replacement: src('reporter.ts') },
+  { find: /^vitest-robustness$/, replacement: src('index.ts') },
+];
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    globalSetup: [src('test-support/global-setup.ts')],
+    benchmark: { include: ['bench/**/*.bench.ts'] },
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts'],
+          setupFiles: [src('test-support/setup-env.ts')],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'specs',
+          include: ['specs/**/*.spec.ts'],
+          setupFiles: [src('test-support/setup-env.ts'), src('setup.ts')],
+          testTimeout: 30 * 60_000,
+          hookTimeout: 30 * 60_000,
+        },
+      },
+    ],
+  },
+});
