@@ -8,4 +8,10 @@ if (!existsSync(fileURLToPath(main))) {
   console.error('robustness: dist/cli/main.js is missing. Run `npm run build` (or `npm install`, which builds it) first.');
   process.exit(2);
 }
-await import(main.href);
+const { main: run } = await import(main.href);
+try {
+  process.exitCode = await run(process.argv.slice(2));
+} catch (err) {
+  console.error(`robustness: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+}

@@ -1,2 +1,3 @@
 // Public names of src/data, re-exported by src/index.ts.
-export {};
+export { makeSamples, assertUnitRange } from './samples.js';
+export type { Samples } from './samples.js';
