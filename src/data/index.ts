@@ -1,3 +1,20 @@
 // Public names of src/data, re-exported by src/index.ts.
 export { makeSamples, assertUnitRange } from './samples.js';
 export type { Samples } from './samples.js';
+export { ImageDataset, resolveClasses } from './dataset.js';
+export { cifar10, cifar10Dataset, locateCifar10 } from './cifar10.js';
+export type { Cifar10Options, Cifar10Source, Split } from './cifar10.js';
+export { CIFAR10_CLASSES } from './classes.js';
+export type { Cifar10Class } from './classes.js';
+export { readCifarBinary, encodeCifarBinary, findCifarBinaryDir, CIFAR_RECORD_BYTES } from './cifarBinary.js';
+export { readImageFolder, listImageFolder } from './imageFolder.js';
+export type { ImageFolderOptions } from './imageFolder.js';
+export { downloadCifar10, CIFAR10_URL, CIFAR10_MD5 } from './download.js';
+export type { DownloadOptions } from './download.js';
+export { decodeImage } from './decodeImage.js';
+export type { RgbImage } from './decodeImage.js';
+export { cacheDir } from './cacheDir.js';
+export { createProgress } from './progress.js';
+export type { Progress, ProgressOptions } from './progress.js';
+export { writeFileAtomic } from './atomic.js';
+export { mulberry32, shuffleInPlace } from './random.js';

@@ -1,0 +1,44 @@
+import { cifar10Dataset, locateCifar10 } from '../data/cifar10.js';
+import { downloadCifar10, CIFAR10_URL } from '../data/download.js';
+import { cacheDir } from '../data/cacheDir.js';
+import { parseArgs } from 'node:util';
+import { argError } from './args.js';
+
+export const usage = `usage: robustness data cifar10 [--cache DIR] [--force] [--url URL]
+       robustness data decode [--dir DIR]
+
+  cifar10   download the official CIFAR-10 binary release (${CIFAR10_URL})
+            into the cache (ROBUSTNESS_CACHE, default ${cacheDir()}), checking its MD5
+  decode    decode both splits of CIFAR-10 once (CIFAR10_DIR or --dir) into the cache,
+            so later runs read bytes instead of JPEGs; prints counts and time`;
+
+export async function run(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { cache: { type: 'string' }, force: { type: 'boolean' }, url: { type: 'string' }, dir: { type: 'string' } },
+    });
+  } catch (err) {
+    throw argError('data', err);
+  }
+  const { values, positionals } = parsed;
+  const [what] = positionals;
+  if (what === 'cifar10') {
+    const dir = await downloadCifar10({ cache: values.cache, force: values.force, url: values.url });
+    console.log(`CIFAR-10 binary batches in ${dir}. Set CIFAR10_DIR=${dir} or leave it unset to use the cache.`);
+    return 0;
+  }
+  if (what === 'decode') {
+    const src = locateCifar10(values.dir);
+    for (const split of ['test', 'train'] as const) {
+      const t0 = Date.now();
+      const ds = cifar10Dataset(split, values.dir);
+      console.log(`${split}: ${ds.size} images, ${ds.classCounts().join('/')} per class, ${((Date.now() - t0) / 1000).toFixed(1)} s (${src.caveat}, ${src.dir})`);
+    }
+    return 0;
+  }
+  console.error(usage);
+  return 2;
+}

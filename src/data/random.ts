@@ -1,0 +1,24 @@
+/**
+ * A small seeded PRNG (mulberry32): every random choice in the data layer takes a seed, so a
+ * sample draw or a shuffle replays exactly.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher-Yates shuffle in place with a seeded generator. */
+export function shuffleInPlace<T>(items: T[] | Int32Array, rand: () => number): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = items[i]!;
+    items[i] = items[j]!;
+    items[j] = t;
+  }
+}
