@@ -100,6 +100,7 @@ describe('image folder reader', () => {
     utimesSync(join(dir, 'test', 'dog', '0.png'), new Date(), new Date(Date.now() + 5000));
     const changed = readImageFolder(dir, 'test', { cache, progress: false });
     expect(changed.pixels[12]).toBe(100);
+    expect(readdirSync(cache)).toHaveLength(1);
     expect(readdirSync(cache).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { cacheDir } from './cacheDir.js';
 import { ImageDataset } from './dataset.js';
@@ -70,7 +70,8 @@ export function listImageFolder(root: string, split: string, options: Pick<Image
 export function readImageFolder(root: string, split: string, options: ImageFolderOptions = {}): ImageDataset {
   const listing = listImageFolder(root, split, options);
   const cache = options.cache === false ? undefined : (options.cache ?? join(cacheDir(), 'decoded'));
-  const cachePath = cache && join(cache, `${basename(resolve(root))}-${split}-${listing.fingerprint.slice(0, 16)}.rds`);
+  const prefix = `${basename(resolve(root))}-${split}-`;
+  const cachePath = cache && join(cache, `${prefix}${listing.fingerprint.slice(0, 16)}.rds`);
   const cached = cachePath ? readDatasetCache(cachePath, listing.fingerprint) : undefined;
   if (cached) return cached;
 
@@ -95,6 +96,12 @@ export function readImageFolder(root: string, split: string, options: ImageFolde
   });
   progress?.done();
   const ds = new ImageDataset(pixels, labels32 ?? labels, files.map((f) => f.rel), listing.classNames, height, width, 3);
-  if (cachePath) writeDatasetCache(cachePath, ds, listing.fingerprint);
+  if (cache && cachePath) {
+    writeDatasetCache(cachePath, ds, listing.fingerprint);
+    // Earlier decodes of the same folder and split are stale now: keep the cache from growing.
+    for (const f of readdirSync(cache)) {
+      if (f.startsWith(prefix) && f.endsWith('.rds') && join(cache, f) !== cachePath) rmSync(join(cache, f), { force: true });
+    }
+  }
   return ds;
 }
