@@ -1,3 +1,4 @@
-export { initBackend, currentBackend, describeBackend, backendFromEnv, onBackendReady, BACKEND_CHOICES } from './select.js';
+export { initBackend, currentBackend, describeBackend, backendFromEnv, BACKEND_CHOICES } from './select.js';
 export type { BackendChoice, BackendInfo, InitBackendOptions } from './select.js';
 export { withLeakCheck, TensorLeakError } from './leaks.js';
+export * from './kernels/index.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { installFastKernels } from './kernels/install.js';
 
 /** The backends the harness knows, by the name `ROBUSTNESS_BACKEND` takes. */
 export type BackendChoice = 'tensorflow' | 'wasm' | 'cpu';
@@ -28,14 +29,6 @@ interface Candidate {
   choice: BackendChoice;
   package: string;
   load: () => Promise<string>;
-}
-
-/** Hooks run after a backend is set, e.g. to install faster kernels for it. */
-const afterSetHooks: ((backendName: string) => void | Promise<void>)[] = [];
-
-/** Registers a hook run once a backend has been chosen and made current. */
-export function onBackendReady(hook: (backendName: string) => void | Promise<void>): void {
-  afterSetHooks.push(hook);
 }
 
 // Specifiers live in variables so that TypeScript and bundlers do not insist the optional
@@ -100,7 +93,7 @@ async function choose(forced: BackendChoice | undefined): Promise<BackendInfo> {
     try {
       const name = await c.load();
       await tf.ready();
-      for (const hook of afterSetHooks) await hook(name);
+      installFastKernels(name);
       return { name, package: c.package, forced: forced !== undefined, skipped };
     } catch (err) {
       skipped.push({ package: c.package, reason: shortReason(err) });

@@ -1,0 +1,63 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ConvGeometry } from './geometry.js';
+
+/**
+ * dx of a depthwise conv (NHWC, filter [fh, fw, C, M], output channel c*M + m) as one
+ * depthwise convolution, with the same phase split as {@link conv2dBackpropInputFast}: each of
+ * the s*s phases becomes a channel multiplier, the multiplier M is summed out, and
+ * depthToSpace interleaves the phases.
+ */
+export function depthwiseBackpropInputFast(dy: tf.Tensor4D, filter: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const { strideHeight: s, strideWidth: sw } = g;
+    if (s !== sw) throw new Error('depthwiseBackpropInputFast: unequal strides need another route');
+    const [fh, fw, c, m] = filter.shape;
+    const kh = Math.ceil(fh / s);
+    const kw = Math.ceil(fw / s);
+    let w: tf.Tensor = filter;
+    if (kh * s !== fh || kw * s !== fw) w = tf.pad(w, [[0, kh * s - fh], [0, kw * s - fw], [0, 0], [0, 0]]);
+    // [kh, s, kw, s, C, M] -> [kh, kw, C*M, s*s]: input channel c*M+m of dy, phase as multiplier.
+    w = w.reshape([kh, s, kw, s, c, m]).reverse([0, 2]).transpose([0, 2, 4, 5, 1, 3]).reshape([kh, kw, c * m, s * s]);
+
+    const qh = Math.floor((g.inHeight - 1 + g.padTop) / s) + 1;
+    const qw = Math.floor((g.inWidth - 1 + g.padLeft) / s) + 1;
+    let d: tf.Tensor4D = dy;
+    if (qh < g.outHeight || qw < g.outWidth) d = d.slice([0, 0, 0, 0], [-1, Math.min(qh, g.outHeight), Math.min(qw, g.outWidth), -1]);
+    const padBottom = Math.max(0, qh - g.outHeight);
+    const padRight = Math.max(0, qw - g.outWidth);
+    let z: tf.Tensor = tf.depthwiseConv2d(d, w as tf.Tensor4D, 1, [[0, 0], [kh - 1, padBottom], [kw - 1, padRight], [0, 0]]);
+    const b = z.shape[0]!;
+    // Output channel of z is (c*M + m)*s*s + phase; sum out m, then order as phase*C + c.
+    if (m > 1) z = z.reshape([b, qh, qw, c, m, s * s]).sum(4);
+    z = s > 1 ? tf.depthToSpace(z.reshape([b, qh, qw, c, s * s]).transpose([0, 1, 2, 4, 3]).reshape([b, qh, qw, s * s * c]) as tf.Tensor4D, s) : z.reshape([b, qh, qw, c]);
+    return (z as tf.Tensor4D).slice([0, g.padTop, g.padLeft, 0], [-1, g.inHeight, g.inWidth, c]);
+  });
+}
+
+/**
+ * dW of a depthwise conv, one filter tap at a time: dW[di, dj, c, m] is the sum over batch and
+ * positions of a strided window of x times dy. fh*fw strided slices and products, no zeros.
+ */
+export function depthwiseBackpropFilterFast(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry, multiplier: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, outHeight: oh, outWidth: ow } = g;
+    const c = g.inChannels;
+    const m = multiplier;
+    const needH = fh + (oh - 1) * sh;
+    const needW = fw + (ow - 1) * sw;
+    const bottom = Math.max(0, needH - g.inHeight - g.padTop);
+    const right = Math.max(0, needW - g.inWidth - g.padLeft);
+    const xp = tf.pad(x, [[0, 0], [g.padTop, bottom], [g.padLeft, right], [0, 0]]);
+    const b = x.shape[0];
+    const dyR = m > 1 ? dy.reshape([b, oh, ow, c, m]) : dy;
+    const taps: tf.Tensor[] = [];
+    for (let di = 0; di < fh; di++) {
+      for (let dj = 0; dj < fw; dj++) {
+        const win = tf.stridedSlice(xp, [0, di, dj, 0], [b, di + (oh - 1) * sh + 1, dj + (ow - 1) * sw + 1, c], [1, sh, sw, 1]);
+        const prod = m > 1 ? win.expandDims(4).mul(dyR) : win.mul(dyR);
+        taps.push(prod.sum([0, 1, 2]));
+      }
+    }
+    return tf.stack(taps).reshape([fh, fw, c, m]) as tf.Tensor4D;
+  });
+}

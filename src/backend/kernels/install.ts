@@ -1,0 +1,94 @@
+import * as tf from '@tensorflow/tfjs';
+import { conv2dBackpropFilterFast } from './conv2dBackpropFilter.js';
+import { conv2dBackpropInputFast } from './conv2dBackpropInput.js';
+import { depthwiseBackpropFilterFast, depthwiseBackpropInputFast } from './depthwiseBackprop.js';
+import { convGeometry } from './geometry.js';
+
+type KernelFunc = tf.KernelConfig['kernelFunc'];
+type Attrs = Record<string, unknown>;
+
+/** The backends whose conv gradients these kernels replace (wasm lacks dW; its dx is slow). */
+export const FAST_KERNEL_BACKENDS = ['wasm'] as const;
+
+function asTensor(t: tf.TensorInfo, name: string): tf.Tensor4D {
+  if (!(t instanceof tf.Tensor)) throw new Error(`fast kernel: input ${name} is not a tf.Tensor`);
+  return t as tf.Tensor4D;
+}
+
+function isUnit(d: unknown): boolean {
+  return d == null || d === 1 || (Array.isArray(d) && d.every((v) => v === 1));
+}
+
+function strideOf(s: unknown): [number, number] {
+  return typeof s === 'number' ? [s, s] : (s as [number, number]);
+}
+
+/** Replaces a kernel, keeping the stock one (if any) for the cases the fast route does not cover. */
+function replace(kernelName: string, backendName: string, make: (stock: KernelFunc | undefined) => KernelFunc): void {
+  const stock = tf.getKernel(kernelName, backendName);
+  if ((stock as { __fast?: boolean } | undefined)?.__fast) return;
+  if (stock) tf.unregisterKernel(kernelName, backendName);
+  const config = { kernelName, backendName, kernelFunc: make(stock?.kernelFunc), __fast: true };
+  tf.registerKernel(config as tf.KernelConfig);
+}
+
+function fallback(stock: KernelFunc | undefined, kernelName: string, why: string): KernelFunc {
+  if (stock) return stock;
+  return () => {
+    throw new Error(`${kernelName} is not available on this backend for ${why}. Use ROBUSTNESS_BACKEND=cpu for this model.`);
+  };
+}
+
+/**
+ * Installs gradient kernels that express conv gradients as forward convolutions (see
+ * conv2dBackpropInput.ts and conv2dBackpropFilter.ts), so training and input gradients run on
+ * wasm at close to forward speed. Idempotent; a no-op for other backends.
+ */
+export function installFastKernels(backendName: string): boolean {
+  if (!(FAST_KERNEL_BACKENDS as readonly string[]).includes(backendName)) return false;
+
+  replace('Conv2DBackpropInput', backendName, (stock) => (args) => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const a = args.attrs as Attrs;
+    const strides = strideOf(a.strides);
+    if ((a.dataFormat && a.dataFormat !== 'NHWC') || strides[0] !== strides[1]) {
+      return fallback(stock, 'Conv2DBackpropInput', 'NCHW data or unequal strides')(args);
+    }
+    const inputShape = a.inputShape as number[];
+    const f = asTensor(filter, 'filter');
+    const g = convGeometry(inputShape, f.shape, strides, a.pad as 'same', a.dimRoundingMode as undefined, false);
+    return conv2dBackpropInputFast(asTensor(dy, 'dy'), f, g);
+  });
+
+  replace('Conv2DBackpropFilter', backendName, (stock) => (args) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const a = args.attrs as Attrs;
+    if (a.dataFormat && a.dataFormat !== 'NHWC') return fallback(stock, 'Conv2DBackpropFilter', 'NCHW data')(args);
+    const xt = asTensor(x, 'x');
+    const g = convGeometry(xt.shape, a.filterShape as number[], strideOf(a.strides), a.pad as 'same', a.dimRoundingMode as undefined, false);
+    return conv2dBackpropFilterFast(xt, asTensor(dy, 'dy'), g);
+  });
+
+  replace('DepthwiseConv2dNativeBackpropInput', backendName, (stock) => (args) => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const a = args.attrs as Attrs;
+    const strides = strideOf(a.strides);
+    if (!isUnit(a.dilations) || strides[0] !== strides[1]) {
+      return fallback(stock, 'DepthwiseConv2dNativeBackpropInput', 'dilated or unequally strided depthwise convs')(args);
+    }
+    const f = asTensor(filter, 'filter');
+    const g = convGeometry(a.inputShape as number[], f.shape, strides, a.pad as 'same', a.dimRoundingMode as undefined, true);
+    return depthwiseBackpropInputFast(asTensor(dy, 'dy'), f, g);
+  });
+
+  replace('DepthwiseConv2dNativeBackpropFilter', backendName, (stock) => (args) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const a = args.attrs as Attrs;
+    if (!isUnit(a.dilations)) return fallback(stock, 'DepthwiseConv2dNativeBackpropFilter', 'dilated depthwise convs')(args);
+    const xt = asTensor(x, 'x');
+    const filterShape = a.filterShape as number[];
+    const g = convGeometry(xt.shape, filterShape, strideOf(a.strides), a.pad as 'same', a.dimRoundingMode as undefined, true);
+    return depthwiseBackpropFilterFast(xt, asTensor(dy, 'dy'), g, filterShape[3]!);
+  });
+  return true;
+}

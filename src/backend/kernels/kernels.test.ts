@@ -1,0 +1,161 @@
+import * as tf from '@tensorflow/tfjs';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../select.js';
+import { mulberry32 } from '../../data/random.js';
+
+// Every fast gradient is checked against the cpu backend's stock gradient (an independent
+// implementation) on random shapes, strides and paddings, and against central finite
+// differences on small cases.
+
+interface Case {
+  batch: number;
+  h: number;
+  w: number;
+  c: number;
+  o: number;
+  fh: number;
+  fw: number;
+  stride: number;
+  pad: 'same' | 'valid';
+  seed: number;
+}
+
+const caseArb = (depthwise: boolean): fc.Arbitrary<Case> =>
+  fc
+    .record({
+      batch: fc.integer({ min: 1, max: 3 }),
+      h: fc.integer({ min: 1, max: 9 }),
+      w: fc.integer({ min: 1, max: 9 }),
+      c: fc.integer({ min: 1, max: 4 }),
+      o: depthwise ? fc.integer({ min: 1, max: 2 }) : fc.integer({ min: 1, max: 4 }),
+      fh: fc.integer({ min: 1, max: 4 }),
+      fw: fc.integer({ min: 1, max: 4 }),
+      stride: fc.integer({ min: 1, max: 3 }),
+      pad: fc.constantFrom('same' as const, 'valid' as const),
+      seed: fc.integer({ min: 0, max: 1e6 }),
+    })
+    .filter((k) => k.pad === 'same' || (k.fh <= k.h && k.fw <= k.w));
+
+function randn(n: number, rand: () => number): Float32Array {
+  return Float32Array.from({ length: n }, () => rand() * 2 - 1);
+}
+
+/** Gradients of sum(r * conv(x, W)) with respect to x and W, on the current backend. */
+function grads(k: Case, depthwise: boolean, xs: Float32Array, ws: Float32Array, rs: (n: number) => Float32Array): { dx: Float32Array; dw: Float32Array } {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(xs, [k.batch, k.h, k.w, k.c]);
+    const wShape: [number, number, number, number] = [k.fh, k.fw, k.c, k.o];
+    const w = tf.tensor4d(ws, wShape);
+    const conv = (a: tf.Tensor4D, b: tf.Tensor4D) => (depthwise ? tf.depthwiseConv2d(a, b, k.stride, k.pad) : tf.conv2d(a, b, k.stride, k.pad));
+    const outShape = conv(x, w).shape;
+    const r = tf.tensor(rs(outShape.reduce((p, q) => p * q, 1)), outShape);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a as tf.Tensor4D, b as tf.Tensor4D).mul(r).sum())([x, w]);
+    return { dx: g[0]!.dataSync() as Float32Array, dw: g[1]!.dataSync() as Float32Array };
+  });
+}
+
+function relErr(a: Float32Array, b: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-6);
+}
+
+async function compareWithCpu(k: Case, depthwise: boolean): Promise<void> {
+  const rand = mulberry32(k.seed);
+  const xs = randn(k.batch * k.h * k.w * k.c, rand);
+  const ws = randn(k.fh * k.fw * k.c * k.o, rand);
+  const rSeed = k.seed + 1;
+  const rs = (n: number) => randn(n, mulberry32(rSeed));
+  await initBackend({ backend: 'wasm', announce: false });
+  const before = tf.memory().numTensors;
+  const fast = grads(k, depthwise, xs, ws, rs);
+  expect(tf.memory().numTensors).toBe(before);
+  await initBackend({ backend: 'cpu', announce: false });
+  const ref = grads(k, depthwise, xs, ws, rs);
+  expect(fast.dx.length).toBe(ref.dx.length);
+  expect(relErr(fast.dx, ref.dx)).toBeLessThan(1e-4);
+  expect(relErr(fast.dw, ref.dw)).toBeLessThan(1e-4);
+}
+
+afterAll(async () => {
+  await initBackend({ announce: false });
+});
+
+describe('fast conv gradient kernels on wasm', () => {
+  it('Conv2D dx and dW match the cpu backend for random shapes, strides and paddings', async () => {
+    await fc.assert(fc.asyncProperty(caseArb(false), (k) => compareWithCpu(k, false)), { numRuns: 60 });
+  });
+
+  it('DepthwiseConv2dNative dx and dW match the cpu backend (multipliers 1 and 2)', async () => {
+    await fc.assert(fc.asyncProperty(caseArb(true), (k) => compareWithCpu(k, true)), { numRuns: 60 });
+  });
+
+  it('match central finite differences of the loss on small cases', async () => {
+    await initBackend({ backend: 'wasm', announce: false });
+    for (const [depthwise, k] of [
+      [false, { batch: 2, h: 5, w: 4, c: 2, o: 3, fh: 3, fw: 2, stride: 2, pad: 'same', seed: 7 }],
+      [true, { batch: 1, h: 6, w: 5, c: 3, o: 2, fh: 3, fw: 3, stride: 2, pad: 'valid', seed: 8 }],
+    ] as const) {
+      const rand = mulberry32(k.seed);
+      const xs = randn(k.batch * k.h * k.w * k.c, rand);
+      const ws = randn(k.fh * k.fw * k.c * k.o, rand);
+      const rs = (n: number) => randn(n, mulberry32(99));
+      const { dx, dw } = grads(k, depthwise, xs, ws, rs);
+      const loss = (x: Float32Array, w: Float32Array): number =>
+        tf.tidy(() => {
+          const xt = tf.tensor4d(x, [k.batch, k.h, k.w, k.c], 'float32');
+          const wt = tf.tensor4d(w, [k.fh, k.fw, k.c, k.o], 'float32');
+          const y = depthwise ? tf.depthwiseConv2d(xt, wt, k.stride, k.pad) : tf.conv2d(xt, wt, k.stride, k.pad);
+          return y.mul(tf.tensor(rs(y.size), y.shape)).sum().dataSync()[0]!;
+        });
+      const h = 1e-2; // the loss is linear in each argument, so float32 differences are exact enough
+      for (const [vec, grad, other, isX] of [
+        [xs, dx, ws, true],
+        [ws, dw, xs, false],
+      ] as const) {
+        for (const i of [0, Math.floor(vec.length / 2), vec.length - 1]) {
+          const plus = Float32Array.from(vec);
+          const minus = Float32Array.from(vec);
+          plus[i]! += h;
+          minus[i]! -= h;
+          const fd = isX ? (loss(plus, other) - loss(minus, other)) / (2 * h) : (loss(other, plus) - loss(other, minus)) / (2 * h);
+          expect(grad[i]).toBeCloseTo(fd, 2);
+        }
+      }
+    }
+  });
+
+  it('make tfjs-layers training work on wasm (fused conv + bias + relu)', async () => {
+    await initBackend({ backend: 'wasm', announce: false });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+        tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', activation: 'relu' }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 2 }),
+      ],
+    });
+    const opt = tf.train.adam(0.03);
+    const x = tf.randomUniform([4, 8, 8, 3], 0, 1, 'float32', 1);
+    const y = tf.oneHot(tf.tensor1d([0, 1, 0, 1], 'int32'), 2);
+    const losses: number[] = [];
+    let before = 0;
+    for (let i = 0; i < 40; i++) {
+      // After the first step has built the optimizer's slots, a step must not add tensors.
+      if (i === 1) before = tf.memory().numTensors;
+      const l = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, true)!;
+      losses.push(l.dataSync()[0]!);
+      l.dispose();
+    }
+    expect(losses[39]).toBeLessThan(losses[0]! * 0.5);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, y]);
+    model.dispose();
+    opt.dispose();
+  });
+});
