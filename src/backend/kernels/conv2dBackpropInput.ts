@@ -26,6 +26,16 @@ export function conv2dBackpropInputFast(dy: tf.Tensor4D, filter: tf.Tensor4D, g:
     // the phase (r_h, r_w) and C on the output-channel axis, in depthToSpace's order.
     w = w.reshape([kh, s, kw, s, c, o]).reverse([0, 2]).transpose([0, 2, 5, 1, 3, 4]).reshape([kh, kw, o, s * s * c]);
 
+    if (s === 1) {
+      // Stride 1: a plain full correlation whose padding lands exactly on the input extent.
+      const top = fh - 1 - g.padTop;
+      const left = fw - 1 - g.padLeft;
+      const bottom = g.inHeight - g.outHeight - top + fh - 1;
+      const right = g.inWidth - g.outWidth - left + fw - 1;
+      if (top >= 0 && left >= 0 && bottom >= 0 && right >= 0) {
+        return tf.conv2d(dy, w as tf.Tensor4D, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+      }
+    }
     const qh = Math.floor((g.inHeight - 1 + g.padTop) / s) + 1;
     const qw = Math.floor((g.inWidth - 1 + g.padLeft) / s) + 1;
     let d: tf.Tensor4D = dy;
@@ -35,6 +45,7 @@ export function conv2dBackpropInputFast(dy: tf.Tensor4D, filter: tf.Tensor4D, g:
     const padRight = Math.max(0, qw - g.outWidth);
     let z = tf.conv2d(d, w as tf.Tensor4D, 1, [[0, 0], [kh - 1, padBottom], [kw - 1, padRight], [0, 0]]);
     if (s > 1) z = tf.depthToSpace(z, s);
+    if (g.padTop === 0 && g.padLeft === 0 && z.shape[1] === g.inHeight && z.shape[2] === g.inWidth) return z;
     return z.slice([0, g.padTop, g.padLeft, 0], [-1, g.inHeight, g.inWidth, c]);
   });
 }

@@ -3,6 +3,7 @@ import { conv2dBackpropFilterFast } from './conv2dBackpropFilter.js';
 import { conv2dBackpropInputFast } from './conv2dBackpropInput.js';
 import { depthwiseBackpropFilterFast, depthwiseBackpropInputFast } from './depthwiseBackprop.js';
 import { convGeometry } from './geometry.js';
+import { matMulWithoutTransposeFlags } from './matMulNoTranspose.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Attrs = Record<string, unknown>;
@@ -23,12 +24,17 @@ function strideOf(s: unknown): [number, number] {
   return typeof s === 'number' ? [s, s] : (s as [number, number]);
 }
 
+const stockKernels = new Map<string, tf.KernelConfig | undefined>();
+
 /** Replaces a kernel, keeping the stock one (if any) for the cases the fast route does not cover. */
 function replace(kernelName: string, backendName: string, make: (stock: KernelFunc | undefined) => KernelFunc): void {
   const stock = tf.getKernel(kernelName, backendName);
   if ((stock as { __fast?: boolean } | undefined)?.__fast) return;
   if (stock) tf.unregisterKernel(kernelName, backendName);
-  const config = { kernelName, backendName, kernelFunc: make(stock?.kernelFunc), __fast: true };
+  stockKernels.set(`${backendName}/${kernelName}`, stock);
+  // Keep the stock setup/dispose: the fallback path calls into the stock kernel, whose wasm
+  // bindings its setupFunc creates.
+  const config = { kernelName, backendName, kernelFunc: make(stock?.kernelFunc), setupFunc: stock?.setupFunc, disposeFunc: stock?.disposeFunc, __fast: true };
   tf.registerKernel(config as tf.KernelConfig);
 }
 
@@ -90,5 +96,22 @@ export function installFastKernels(backendName: string): boolean {
     const g = convGeometry(xt.shape, filterShape, strideOf(a.strides), a.pad as 'same', a.dimRoundingMode as undefined, true);
     return depthwiseBackpropFilterFast(xt, asTensor(dy, 'dy'), g, filterShape[3]!);
   });
+  for (const name of ['BatchMatMul', '_FusedMatMul'] as const) {
+    replace(name, backendName, (stock) => {
+      if (!stock) throw new Error(`${name} is missing on ${backendName}`);
+      return matMulWithoutTransposeFlags(name, stock);
+    });
+  }
   return true;
+}
+
+/** Puts the stock kernels back (benchmarks compare against them). */
+export function uninstallFastKernels(backendName: string): void {
+  for (const [key, stock] of stockKernels) {
+    const [backend, kernelName] = key.split('/') as [string, string];
+    if (backend !== backendName) continue;
+    tf.unregisterKernel(kernelName, backend);
+    if (stock) tf.registerKernel(stock);
+    stockKernels.delete(key);
+  }
 }
