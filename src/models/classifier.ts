@@ -1,0 +1,224 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Anything that classifies an image batch: a `tf.LayersModel`, or an object whose `predict`
+ * maps [N, H, W, C] images to [N, K] logits or probabilities (a single tensor, or an array of
+ * exactly one). Attacks and attributions take either.
+ */
+export type Classifier = tf.LayersModel | { predict(x: tf.Tensor4D): tf.Tensor | tf.Tensor[] };
+
+/**
+ * What a classifier's output holds. `'auto'` reads a LayersModel's last layer (a softmax
+ * activation means probabilities) and, for other classifiers, checks whether the first outputs
+ * are rows of non-negative numbers summing to 1.
+ */
+export type OutputKind = 'logits' | 'probabilities' | 'auto';
+
+export interface ClassifierOptions {
+  /** What the model outputs. @defaultValue 'auto' */
+  output?: OutputKind;
+}
+
+/**
+ * A classifier seen through a uniform, synchronous interface, so that it can run inside
+ * `tf.tidy` and `tf.grad`. Made by {@link resolveClassifier}.
+ */
+export interface ResolvedClassifier {
+  /** The model it wraps. */
+  readonly model: Classifier;
+  /** What the model itself outputs (after `'auto'` was decided). */
+  readonly output: 'logits' | 'probabilities';
+  /** Number of classes K. */
+  readonly numClasses: number;
+  /**
+   * True when {@link ResolvedClassifier.logits} returns the model's own pre-softmax scores (a
+   * logits model, or a LayersModel whose softmax could be peeled off); false when it returns
+   * log-probabilities, which differ from logits by a per-row constant.
+   */
+  readonly trueLogits: boolean;
+  /** [N, K] logits (or log-probabilities, see `trueLogits`); differentiable; caller disposes. */
+  logits(x: tf.Tensor4D): tf.Tensor2D;
+  /** [N, K] class probabilities; differentiable; caller disposes. */
+  probabilities(x: tf.Tensor4D): tf.Tensor2D;
+}
+
+const SOFTMAX_LAYER_CLASSES = new Set(['Activation', 'Softmax']);
+
+function isLayersModel(model: Classifier): model is tf.LayersModel {
+  return model instanceof tf.LayersModel;
+}
+
+function activationName(layer: tf.layers.Layer): string | undefined {
+  try {
+    const cfg = layer.getConfig() as { activation?: unknown };
+    if (layer.getClassName() === 'Softmax') return 'softmax';
+    return typeof cfg.activation === 'string' ? cfg.activation : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The layer that produces a LayersModel's (single) output. */
+function outputLayer(model: tf.LayersModel): tf.layers.Layer | undefined {
+  const out = model.outputs[0];
+  return out?.sourceLayer as tf.layers.Layer | undefined;
+}
+
+/** True when a LayersModel ends in a softmax (a Dense/Conv with softmax activation, or a softmax layer). */
+export function endsInSoftmax(model: tf.LayersModel): boolean {
+  const last = outputLayer(model);
+  return last !== undefined && activationName(last) === 'softmax';
+}
+
+function singleOutput(out: tf.Tensor | tf.Tensor[], what: string): tf.Tensor2D {
+  let t: tf.Tensor;
+  if (Array.isArray(out)) {
+    if (out.length !== 1) {
+      tf.dispose(out);
+      throw new Error(`${what} returned ${out.length} outputs; a classifier must return one [N, K] tensor. Wrap it as { predict: (x) => model.predict(x)[i] } to pick the class scores.`);
+    }
+    t = out[0]!;
+  } else t = out;
+  if (t.rank !== 2) {
+    const shape = t.shape.join(', ');
+    t.dispose();
+    throw new Error(`${what} returned shape [${shape}]; a classifier must return [N, K] class scores (logits or probabilities).`);
+  }
+  return t as tf.Tensor2D;
+}
+
+/**
+ * For a LayersModel that ends in a softmax, a function giving the pre-softmax scores: the trunk
+ * up to the last layer's input, then the last layer's affine part. Undefined when the model's
+ * shape does not allow it (shared layers, multiple inputs, an exotic last layer).
+ */
+function peelSoftmax(model: tf.LayersModel): ((x: tf.Tensor4D) => tf.Tensor2D) | undefined {
+  try {
+    if (model.inputs.length !== 1 || model.outputs.length !== 1) return undefined;
+    const last = outputLayer(model)!;
+    const lastInput = last.input;
+    if (Array.isArray(lastInput)) return undefined;
+    const trunk = tf.model({ inputs: model.inputs, outputs: lastInput });
+    const cls = last.getClassName();
+    if (SOFTMAX_LAYER_CLASSES.has(cls)) {
+      return (x) => trunk.apply(x, { training: false }) as tf.Tensor2D;
+    }
+    if (cls === 'Dense') {
+      const dense = last as unknown as { kernel?: tf.LayerVariable; bias?: tf.LayerVariable; getConfig(): { useBias?: boolean } };
+      const kernel = dense.kernel;
+      if (!kernel) return undefined;
+      const bias = dense.getConfig().useBias === false ? undefined : dense.bias;
+      return (x) =>
+        tf.tidy(() => {
+          const h = trunk.apply(x, { training: false }) as tf.Tensor;
+          if (h.rank !== 2) throw new Error('Dense input of rank > 2');
+          const z = tf.matMul(h as tf.Tensor2D, kernel.read() as tf.Tensor2D);
+          return (bias ? tf.add(z, bias.read()) : z) as tf.Tensor2D;
+        });
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const peeled = new WeakMap<tf.LayersModel, ((x: tf.Tensor4D) => tf.Tensor2D) | null>();
+
+function rawForward(model: Classifier): (x: tf.Tensor4D) => tf.Tensor2D {
+  if (isLayersModel(model)) {
+    const name = model.name || 'model';
+    // apply, not predict: predict splits the batch into chunks of 32 and is not meant for tf.grad.
+    return (x) => singleOutput(model.apply(x, { training: false }) as tf.Tensor | tf.Tensor[], `LayersModel '${name}'`);
+  }
+  if (!model || typeof (model as { predict?: unknown }).predict !== 'function') {
+    throw new TypeError('A classifier must be a tf.LayersModel or an object with predict(x: Tensor4D) returning [N, K] logits or probabilities.');
+  }
+  return (x) => singleOutput(model.predict(x), 'predict');
+}
+
+async function looksLikeProbabilities(out: tf.Tensor2D): Promise<boolean> {
+  const [lo, sums] = tf.tidy(() => [out.min(), out.sum(1)]);
+  try {
+    const min = (await lo!.data())[0]!;
+    const s = await sums!.data();
+    return min >= 0 && Float32Array.from(s as Float32Array).every((v) => Math.abs(v - 1) < 1e-3);
+  } finally {
+    tf.dispose([lo!, sums!]);
+  }
+}
+
+/**
+ * Wraps a classifier so attacks and attributions can ask for logits (for a stable loss) and
+ * probabilities alike. For a LayersModel ending in Dense+softmax the logits are the true
+ * pre-softmax scores; for any other probability model they are log-probabilities.
+ *
+ * @param model - a tf.LayersModel or `{ predict }`
+ * @param options - `output`: what the model returns. @defaultValue `{ output: 'auto' }`
+ * @param probe - a batch to run once when the class count or the output kind cannot be read
+ *   from the model itself (a plain `{ predict }` object); its first image is used
+ * @example
+ * ```ts
+ * const clf = await resolveClassifier(model, {}, images);
+ * const logits = clf.logits(images); // [N, K]
+ * ```
+ */
+export async function resolveClassifier(model: Classifier, options: ClassifierOptions = {}, probe?: tf.Tensor4D): Promise<ResolvedClassifier> {
+  const requested = options.output ?? 'auto';
+  if (!['logits', 'probabilities', 'auto'].includes(requested)) {
+    throw new Error(`output must be 'logits', 'probabilities' or 'auto'; got ${JSON.stringify(requested)}.`);
+  }
+  const forward = rawForward(model);
+  let numClasses: number | undefined;
+  let output: 'logits' | 'probabilities' | undefined = requested === 'auto' ? undefined : requested;
+  if (isLayersModel(model)) {
+    const shape = model.outputs[0]?.shape;
+    const k = shape?.[shape.length - 1];
+    if (typeof k === 'number') numClasses = k;
+    if (output === undefined) output = endsInSoftmax(model) ? 'probabilities' : 'logits';
+  }
+  if (numClasses === undefined || output === undefined) {
+    if (!probe) throw new Error('resolveClassifier needs a probe batch to learn the class count of a { predict } classifier.');
+    const first = tf.tidy(() => forward(probe.slice([0, 0, 0, 0], [Math.min(probe.shape[0], 4), -1, -1, -1])));
+    try {
+      numClasses = first.shape[1];
+      if (output === undefined) output = (await looksLikeProbabilities(first)) ? 'probabilities' : 'logits';
+    } finally {
+      first.dispose();
+    }
+  }
+  if (!(numClasses! >= 2)) throw new Error(`A classifier must score at least 2 classes; this one outputs ${numClasses}.`);
+
+  let logits: (x: tf.Tensor4D) => tf.Tensor2D;
+  let trueLogits = output === 'logits';
+  if (output === 'logits') logits = forward;
+  else {
+    let peel: ((x: tf.Tensor4D) => tf.Tensor2D) | undefined;
+    if (isLayersModel(model) && endsInSoftmax(model)) {
+      if (!peeled.has(model)) peeled.set(model, peelSoftmax(model) ?? null);
+      peel = peeled.get(model) ?? undefined;
+    }
+    if (peel) {
+      logits = peel;
+      trueLogits = true;
+    } else {
+      // log(p) is logits up to a per-row constant; the floor keeps log finite for underflowed p.
+      logits = (x) => tf.tidy(() => tf.log(tf.maximum(forward(x), 1e-30)) as tf.Tensor2D);
+    }
+  }
+  const probabilities = output === 'probabilities' ? forward : (x: tf.Tensor4D) => tf.tidy(() => tf.softmax(forward(x)) as tf.Tensor2D);
+  return { model, output, numClasses: numClasses!, trueLogits, logits, probabilities };
+}
+
+/**
+ * Predicted classes (argmax) for a batch, read back to the host.
+ * @example `const preds = await predictClasses(model, images);`
+ */
+export async function predictClasses(model: Classifier | ResolvedClassifier, x: tf.Tensor4D, options: ClassifierOptions = {}): Promise<Int32Array> {
+  const clf = 'logits' in model && 'numClasses' in model ? model : await resolveClassifier(model, options, x);
+  const arg = tf.tidy(() => clf.logits(x).argMax(1));
+  try {
+    return new Int32Array(await arg.data());
+  } finally {
+    arg.dispose();
+  }
+}
