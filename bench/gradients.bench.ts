@@ -55,7 +55,7 @@ for (const s of SETUPS) {
     if (s.train) {
       // Stock cpu takes about 30 s a step: three runs are enough to show the gap.
       const trainOpts = s.backend === 'cpu' ? { ...opts, iterations: 3 } : opts;
-      bench(`training step (Adam)`, rec.wrap(`${s.label}|train`, () => trainStep(state!.model, state!.opt, state!.x, state!.y)), { ...trainOpts, setup: () => use(s) });
+      bench(`training step (Adam)`, rec.wrap(`${s.label}|train`, () => void trainStep(state!.model, state!.opt, state!.x, state!.y)), { ...trainOpts, setup: () => use(s) });
     }
     bench(
       `input gradient`,
