@@ -18,3 +18,5 @@ export { createProgress } from './progress.js';
 export type { Progress, ProgressOptions } from './progress.js';
 export { writeFileAtomic } from './atomic.js';
 export { mulberry32, shuffleInPlace } from './random.js';
+export { gaussianBlur, gaussianKernel1d, blurRadius } from './blur.js';
+export { gaussianNoise, uniformNoise } from './noise.js';

@@ -1,0 +1,89 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Classifier } from '../models/classifier.js';
+import { resolveClassifier } from '../models/classifier.js';
+import { ATTRIBUTION_COMMON_DEFAULTS, type AttributionCommon, checkImages, fillAttributionParams, inChunks, resolveTargets } from './common.js';
+import { normalizeMaps, resizeMaps } from './heatmap.js';
+import { CONV_LAYER_CLASSES, findLayerByName, flattenLayers, outputRank, singleTensor, withLayerHook } from './layers.js';
+
+/** Parameters of {@link gradcam}. */
+export interface GradCamParams extends AttributionCommon {
+  /** Name (or nested path `outer/inner`) of the layer whose feature maps are weighted. @defaultValue found by {@link findGradCamLayer} */
+  layer?: string;
+}
+
+/** Defaults of {@link gradcam}. */
+export const GRADCAM_DEFAULTS: GradCamParams = { ...ATTRIBUTION_COMMON_DEFAULTS, layer: undefined };
+
+/**
+ * The layer Grad-CAM uses by default: the output of the last convolutional block, i.e. the last
+ * layer with a 4-D (feature map) output in the run of such layers that follows the model's last
+ * convolution (so a conv followed by batch norm, a residual add and ReLU gives the ReLU, as
+ * `layer4[-1]` in pytorch-grad-cam). Nested models and functional graphs are searched inside.
+ * @throws Error naming the fix when the model has no convolution
+ */
+export function findGradCamLayer(model: tf.LayersModel): tf.layers.Layer {
+  const all = flattenLayers(model);
+  let lastConv = -1;
+  all.forEach((l, i) => {
+    if (CONV_LAYER_CLASSES.has(l.layer.getClassName())) lastConv = i;
+  });
+  if (lastConv < 0) {
+    throw new Error(`Grad-CAM needs a convolutional layer, but model '${model.name}' has none (layers: ${all.map((l) => l.layer.getClassName()).join(', ')}). Use 'saliency', 'integratedGradients' or 'occlusion' for this model, or pass { layer } naming a layer with [N, h, w, c] output.`);
+  }
+  let chosen = lastConv;
+  for (let i = lastConv + 1; i < all.length && outputRank(all[i]!.layer) === 4; i++) chosen = i;
+  return all[chosen]!.layer;
+}
+
+function asLayersModel(model: Classifier): tf.LayersModel {
+  if (!(model instanceof tf.LayersModel)) {
+    throw new Error('Grad-CAM needs a tf.LayersModel (it reads an inner layer); for a { predict } classifier use saliency, integratedGradients or occlusion.');
+  }
+  return model;
+}
+
+/**
+ * Grad-CAM (Selvaraju et al., 2017): with A the chosen layer's feature maps [h, w, K] and y the
+ * target class's logit, the map is ReLU(sum_k alpha_k A_k) with alpha_k the spatial mean of
+ * dy/dA_k, upsampled bilinearly to the input size and divided by its maximum.
+ *
+ * @param model - a tf.LayersModel with a convolution
+ * @param x - images [N, H, W, C] in [0, 1]
+ * @param params - `layer`, `target` (default: predicted class), `output`, `batchSize`
+ * @returns [N, H, W] maps in [0, 1] (caller disposes)
+ * @example
+ * ```ts
+ * const maps = await gradcam(model, images);             // last conv block, predicted class
+ * const byName = await gradcam(model, images, { layer: 'conv2d_3', target: labels });
+ * ```
+ */
+export async function gradcam(model: Classifier, x: tf.Tensor4D, params?: Partial<GradCamParams>): Promise<tf.Tensor3D> {
+  const p = fillAttributionParams('gradcam', GRADCAM_DEFAULTS, params);
+  const lm = asLayersModel(model);
+  const layer = p.layer !== undefined ? findLayerByName(lm, p.layer) : findGradCamLayer(lm);
+  await checkImages('gradcam', x);
+  const clf = await resolveClassifier(model, { output: p.output }, x);
+  // Without given targets the predicted class is read off the capture pass below.
+  const targets = p.target === undefined ? undefined : await resolveTargets('gradcam', clf, x, p.target, p.batchSize);
+  const [H, W] = [x.shape[1], x.shape[2]];
+  return inChunks(x, p.batchSize, async (chunk, start) =>
+    tf.tidy(() => {
+      const n = chunk.shape[0];
+      let feature: tf.Tensor | undefined;
+      const logits = withLayerHook(layer, (_in, original) => {
+        feature = singleTensor(original(), layer);
+        return feature;
+      }, () => clf.logits(chunk));
+      const classes = targets ? tf.tensor1d(targets.subarray(start, start + n), 'int32') : (tf.argMax(logits, 1) as tf.Tensor1D);
+      const onehot = tf.oneHot(classes, clf.numClasses);
+      const A = feature!;
+      if (A.rank !== 4) throw new Error(`Grad-CAM: layer '${layer.name}' outputs shape [${A.shape.join(', ')}]; it needs a 4-D feature map [N, h, w, c]. Name a convolutional layer.`);
+      const dA = tf.grad((a: tf.Tensor) =>
+        withLayerHook(layer, () => a, () => tf.sum(tf.mul(clf.logits(chunk), onehot)) as tf.Scalar),
+      )(A);
+      const alpha = tf.mean(dA, [1, 2], true);
+      const cam = tf.relu(tf.sum(tf.mul(A, alpha), 3)) as tf.Tensor3D;
+      return normalizeMaps(resizeMaps(cam, [H, W]), 'max');
+    }),
+  );
+}

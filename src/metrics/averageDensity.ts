@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Samples } from '../data/samples.js';
+import { CONV_LAYER_CLASSES, findLayerByName, flattenLayers, singleTensor, withLayerHook } from '../attribution/layers.js';
+
+/** Options of {@link averageDensity}. */
+export interface AverageDensityOptions {
+  /** The layer whose units are counted. @defaultValue the first Conv or Dense layer */
+  layer?: string;
+  /** Images per model call. @defaultValue 64 */
+  batchSize?: number;
+}
+
+/** What {@link averageDensity} measured. */
+export interface DensityResult {
+  /** Mean over stimuli of the fraction of the layer's units with activation > 0. */
+  density: number;
+  /** That fraction per stimulus. */
+  perSample: Float32Array;
+  /** The layer measured. */
+  layer: string;
+  /** Units in the layer (h * w * c for a conv layer). */
+  units: number;
+}
+
+const HIDDEN_CLASSES = new Set([...CONV_LAYER_CLASSES, 'Dense']);
+
+function defaultLayer(model: tf.LayersModel): tf.layers.Layer {
+  const hit = flattenLayers(model).find((l) => HIDDEN_CLASSES.has(l.layer.getClassName()));
+  if (!hit) throw new Error(`averageDensity: model '${model.name}' has no Conv or Dense layer; name the layer to measure with { layer }.`);
+  return hit.layer;
+}
+
+/**
+ * Average density (the paper's Fig. 1, the average activity ratio): for each stimulus, the
+ * fraction of a layer's units whose activation is > 0, averaged over stimuli. The activation is
+ * the layer's output (after its own activation function; for a linear layer followed by ReLU,
+ * > 0 counts the same units).
+ * @example `const { density } = await averageDensity(model, samples, { layer: 'conv2d_1' });`
+ */
+export async function averageDensity(model: tf.LayersModel, images: tf.Tensor4D | Samples, options: AverageDensityOptions = {}): Promise<DensityResult> {
+  if (!(model instanceof tf.LayersModel)) throw new Error('averageDensity needs a tf.LayersModel, since it reads an inner layer.');
+  const x = images instanceof tf.Tensor ? images : images.images;
+  if (!(x instanceof tf.Tensor) || x.rank !== 4) throw new Error(`averageDensity: images must be [N, H, W, C]; got ${x instanceof tf.Tensor ? `shape [${x.shape.join(', ')}]` : typeof x}.`);
+  const batchSize = options.batchSize ?? 64;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`averageDensity: batchSize must be a positive integer; got ${batchSize}.`);
+  const layer = options.layer !== undefined ? findLayerByName(model, options.layer) : defaultLayer(model);
+  const n = x.shape[0];
+  const perSample = new Float32Array(n);
+  let units = 0;
+  for (let s = 0; s < n; s += batchSize) {
+    const size = Math.min(batchSize, n - s);
+    const frac = tf.tidy(() => {
+      const chunk = x.slice([s, 0, 0, 0], [size, -1, -1, -1]);
+      let act: tf.Tensor | undefined;
+      withLayerHook(layer, (_in, original) => {
+        act = singleTensor(original(), layer);
+        return act;
+      }, () => model.apply(chunk, { training: false }));
+      const flat = act!.reshape([size, -1]);
+      units = flat.shape[1]!;
+      return tf.mean(tf.cast(tf.greater(flat, 0), 'float32'), 1);
+    });
+    perSample.set(await frac.data(), s);
+    frac.dispose();
+  }
+  const density = perSample.reduce((a, b) => a + b, 0) / n;
+  return { density, perSample, layer: layer.name, units };
+}
