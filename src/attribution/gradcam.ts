@@ -66,24 +66,29 @@ export async function gradcam(model: Classifier, x: tf.Tensor4D, params?: Partia
   // Without given targets the predicted class is read off the capture pass below.
   const targets = p.target === undefined ? undefined : await resolveTargets('gradcam', clf, x, p.target, p.batchSize);
   const [H, W] = [x.shape[1], x.shape[2]];
-  return inChunks(x, p.batchSize, async (chunk, start) =>
-    tf.tidy(() => {
-      const n = chunk.shape[0];
-      let feature: tf.Tensor | undefined;
-      const logits = withLayerHook(layer, (_in, original) => {
-        feature = singleTensor(original(), layer);
-        return feature;
-      }, () => clf.logits(chunk));
-      const classes = targets ? tf.tensor1d(targets.subarray(start, start + n), 'int32') : (tf.argMax(logits, 1) as tf.Tensor1D);
-      const onehot = tf.oneHot(classes, clf.numClasses);
-      const A = feature!;
-      if (A.rank !== 4) throw new Error(`Grad-CAM: layer '${layer.name}' outputs shape [${A.shape.join(', ')}]; it needs a 4-D feature map [N, h, w, c]. Name a convolutional layer.`);
-      const dA = tf.grad((a: tf.Tensor) =>
-        withLayerHook(layer, () => a, () => tf.sum(tf.mul(clf.logits(chunk), onehot)) as tf.Scalar),
-      )(A);
-      const alpha = tf.mean(dA, [1, 2], true);
-      const cam = tf.relu(tf.sum(tf.mul(A, alpha), 3)) as tf.Tensor3D;
-      return normalizeMaps(resizeMaps(cam, [H, W]), 'max');
-    }),
-  );
+  return inChunks(x, p.batchSize, async (chunk, start) => {
+    let feature: tf.Tensor | undefined;
+    try {
+      return tf.tidy(() => {
+        const n = chunk.shape[0];
+        // Layer calls run inside the model's own tidy, so the captured map is kept (and disposed
+        // in finally); the model gets a clone, since a functional model also disposes consumed
+        // intermediates.
+        const logits = withLayerHook(layer, (_in, original) => {
+          feature = tf.keep(singleTensor(original(), layer));
+          return feature.clone();
+        }, () => clf.logits(chunk));
+        const A = feature!;
+        if (A.rank !== 4) throw new Error(`Grad-CAM: layer '${layer.name}' outputs shape [${A.shape.join(', ')}]; it needs a 4-D feature map [N, h, w, c]. Name a convolutional layer.`);
+        const classes = targets ? tf.tensor1d(targets.subarray(start, start + n), 'int32') : (tf.argMax(logits, 1) as tf.Tensor1D);
+        const onehot = tf.oneHot(classes, clf.numClasses);
+        const dA = tf.grad((a: tf.Tensor) => withLayerHook(layer, () => a.clone(), () => tf.sum(tf.mul(clf.logits(chunk), onehot)) as tf.Scalar))(A);
+        const alpha = tf.mean(dA, [1, 2], true);
+        const cam = tf.relu(tf.sum(tf.mul(A, alpha), 3)) as tf.Tensor3D;
+        return normalizeMaps(resizeMaps(cam, [H, W]), 'max');
+      });
+    } finally {
+      feature?.dispose();
+    }
+  });
 }

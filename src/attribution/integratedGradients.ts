@@ -35,7 +35,7 @@ export async function integratedGradients(model: Classifier, x: tf.Tensor4D, par
     const base = tf.tidy(() =>
       b instanceof tf.Tensor ? (b.shape[0] === 1 ? tf.tile(b, [n, 1, 1, 1]) : b.slice([start, 0, 0, 0], [n, -1, -1, -1])) : tf.fill(chunk.shape, b),
     ) as tf.Tensor4D;
-    const onehot = tf.oneHot(tf.tensor1d(targets.subarray(start, start + n), 'int32'), clf.numClasses);
+    const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d(targets.subarray(start, start + n), 'int32'), clf.numClasses));
     let sum = tf.zerosLike(chunk) as tf.Tensor4D;
     try {
       for (let s = 0; s < p.steps; s++) {

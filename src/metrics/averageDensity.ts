@@ -49,17 +49,24 @@ export async function averageDensity(model: tf.LayersModel, images: tf.Tensor4D 
   let units = 0;
   for (let s = 0; s < n; s += batchSize) {
     const size = Math.min(batchSize, n - s);
-    const frac = tf.tidy(() => {
-      const chunk = x.slice([s, 0, 0, 0], [size, -1, -1, -1]);
-      let act: tf.Tensor | undefined;
-      withLayerHook(layer, (_in, original) => {
-        act = singleTensor(original(), layer);
-        return act;
-      }, () => model.apply(chunk, { training: false }));
-      const flat = act!.reshape([size, -1]);
-      units = flat.shape[1]!;
-      return tf.mean(tf.cast(tf.greater(flat, 0), 'float32'), 1);
-    });
+    let act: tf.Tensor | undefined;
+    let frac: tf.Tensor;
+    try {
+      frac = tf.tidy(() => {
+        const chunk = x.slice([s, 0, 0, 0], [size, -1, -1, -1]);
+        // Kept: the layer runs inside the model's own tidy. The model gets a clone, since a
+        // functional model disposes consumed intermediates.
+        withLayerHook(layer, (_in, original) => {
+          act = tf.keep(singleTensor(original(), layer));
+          return act.clone();
+        }, () => model.apply(chunk, { training: false }));
+        const flat = act!.reshape([size, -1]);
+        units = flat.shape[1]!;
+        return tf.mean(tf.cast(tf.greater(flat, 0), 'float32'), 1);
+      });
+    } finally {
+      act?.dispose();
+    }
     perSample.set(await frac.data(), s);
     frac.dispose();
   }
