@@ -138,6 +138,38 @@ describe('every attack', () => {
   });
 });
 
+describe('functional conv models', () => {
+  it('FGSM on a residual conv graph steps along the sign of the finite-difference gradient', async () => {
+    const input = tf.input({ shape: [4, 4, 1] });
+    const c1 = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotNormal({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+    const c2 = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotNormal({ seed: 2 }) }).apply(c1) as tf.SymbolicTensor;
+    const sum = tf.layers.add().apply([c1, c2]) as tf.SymbolicTensor;
+    const pooled = tf.layers.flatten().apply(sum) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }) }).apply(pooled) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    const xs = Array.from({ length: 16 }, (_, i) => 0.2 + ((i * 5) % 16) / 30);
+    const x = tf.tensor4d(xs, [1, 4, 4, 1]);
+    const y = tf.tensor1d([1], 'int32');
+    const r = await attacks.fgsm.run(model, x, y, { eps: 0.01 });
+    const adv = await r.adversarial.data();
+    const loss = (v: number[]) => tf.tidy(() => -Math.log((model.predict(tf.tensor4d(v, [1, 4, 4, 1])) as tf.Tensor).dataSync()[1]!));
+    let checked = 0;
+    for (let i = 0; i < 16; i++) {
+      const up = xs.slice();
+      const down = xs.slice();
+      up[i]! += 1e-2;
+      down[i]! -= 1e-2;
+      const fd = (loss(up) - loss(down)) / 2e-2;
+      if (Math.abs(fd) < 1e-2) continue;
+      expect(Math.sign(adv[i]! - xs[i]!)).toBe(Math.sign(fd));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(4);
+    tf.dispose([x, y, r.adversarial]);
+    model.dispose();
+  });
+});
+
 describe('bad input', () => {
   const model = linearModel(3, 3);
   const x = tf.fill([2, ...SHAPE], 0.5) as tf.Tensor4D;
