@@ -1,2 +1,9 @@
 // Public names of src/models, re-exported by src/index.ts.
-export {};
+export * from './classifier.js';
+export { buildModel, resolveModelSpec, ARCHS } from './build.js';
+export type { Arch, ModelSpec, ResolvedModelSpec } from './build.js';
+export { regularizerSpec, kernelRegularizer, regularizationLoss, REGULARIZER_NAMES, PAPER_FACTOR } from './regularizers.js';
+export type { RegularizerName, RegularizerSpec } from './regularizers.js';
+export { saveModel, loadModel, readCard, cardOf, modelArtifacts, replaceDirAtomic } from './io.js';
+export type { ModelCard } from './card.js';
+export { CNN1_HIDDEN } from './architectures/cnn1.js';

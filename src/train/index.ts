@@ -1,2 +1,7 @@
 // Public names of src/train, re-exported by src/index.ts.
-export {};
+export { train, evaluate } from './train.js';
+export type { TrainOptions, TrainResult, EpochRecord } from './train.js';
+export { augmentedBatch } from './augment.js';
+export type { AugmentOptions } from './augment.js';
+export { learningRateAt, SCHEDULES } from './schedule.js';
+export type { ScheduleName } from './schedule.js';

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterFast } from './conv2dBackpropFilter.js';
 import { conv2dBackpropInputFast } from './conv2dBackpropInput.js';
 import { depthwiseBackpropFilterFast, depthwiseBackpropInputFast } from './depthwiseBackprop.js';
+import { batchNormGradConfig } from './batchNormGrad.js';
 import { convGeometry } from './geometry.js';
 import { matMulWithoutTransposeFlags } from './matMulNoTranspose.js';
 
@@ -96,6 +97,8 @@ export function installFastKernels(backendName: string): boolean {
     const g = convGeometry(xt.shape, filterShape, strideOf(a.strides), a.pad as 'same', a.dimRoundingMode as undefined, true);
     return depthwiseBackpropFilterFast(xt, asTensor(dy, 'dy'), g, filterShape[3]!);
   });
+  // Gradients are registered per kernel name, not per backend; this one is exact on any backend.
+  tf.registerGradient(batchNormGradConfig);
   for (const name of ['BatchMatMul', '_FusedMatMul'] as const) {
     replace(name, backendName, (stock) => {
       if (!stock) throw new Error(`${name} is missing on ${backendName}`);

@@ -158,4 +158,34 @@ describe('fast conv gradient kernels on wasm', () => {
     model.dispose();
     opt.dispose();
   });
+
+  it('batch norm gradients match the same formula written in elementary ops', async () => {
+    await initBackend({ backend: 'wasm', announce: false });
+    await fc.assert(
+      // At least 2 values per channel: normalising a single value is degenerate (the output is
+      // the offset whatever x is), and both sides then differ only by cancellation noise.
+      fc.asyncProperty(fc.integer({ min: 2, max: 4 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 1e6 }), async (b, hw, c, seed) => {
+        const rand = mulberry32(seed);
+        const x = tf.tensor4d(randn(b * hw * hw * c, rand), [b, hw, hw, c]);
+        const scale = tf.tensor1d(randn(c, rand));
+        const offset = tf.tensor1d(randn(c, rand));
+        const r = tf.tensor4d(randn(b * hw * hw * c, rand), [b, hw, hw, c]);
+        const before = tf.memory().numTensors;
+        // Mean and variance come from the batch, as in training, so their gradients matter too.
+        const viaKernel = tf.grads((xi: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
+          const { mean, variance } = tf.moments(xi, [0, 1, 2]);
+          return tf.batchNorm(xi as tf.Tensor4D, mean, variance, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3).mul(r).sum();
+        })([x, scale, offset]);
+        const viaOps = tf.grads((xi: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
+          const { mean, variance } = tf.moments(xi, [0, 1, 2]);
+          return xi.sub(mean).mul(tf.rsqrt(variance.add(1e-3))).mul(s).add(o).mul(r).sum();
+        })([x, scale, offset]);
+        for (let i = 0; i < 3; i++) expect(relErr(viaKernel[i]!.dataSync() as Float32Array, viaOps[i]!.dataSync() as Float32Array)).toBeLessThan(1e-4);
+        tf.dispose([...viaKernel, ...viaOps]);
+        expect(tf.memory().numTensors).toBe(before);
+        tf.dispose([x, scale, offset, r]);
+      }),
+      { numRuns: 30 },
+    );
+  });
 });

@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { initBackend } from '../backend/select.js';
+import { cifar10Dataset, locateCifar10 } from '../data/cifar10.js';
+import { ARCHS, buildModel, resolveModelSpec, type Arch } from '../models/build.js';
+import { loadModel, readCard, saveModel } from '../models/io.js';
+import { REGULARIZER_NAMES, regularizerSpec, type RegularizerName } from '../models/regularizers.js';
+import { evaluate, train } from '../train/train.js';
+import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
+import { argError } from './args.js';
+
+export const usage = `usage: robustness train --arch ARCH --out DIR [options]
+
+  --arch A          ${ARCHS.join(' | ')}
+  --width W         channel multiplier (default 1)
+  --depth D         ResNet depth 6n+2 (default 20); MobileNet 512-channel blocks (default 5)
+  --reg R           ${REGULARIZER_NAMES.join(' | ')} (default base)
+  --factor F        regularizer factor for l1 and l2 (default 0.01, the paper's)
+  --l1 F, --l2 F    separate elastic-net factors
+  --activity-l1 L   L1 penalty lambda on the activations of --activity-layer (default layer 'hidden')
+  --epochs N        (default 20)    --batch N   (default 64)
+  --lr X            base learning rate (default 1e-3 for adam, 0.05 for sgd)
+  --optimizer O     adam | sgd      --schedule S  ${SCHEDULES.join(' | ')} (default cosine)
+  --no-augment      no random shift and flip
+  --train-count N   train on a class-stratified subset of N images (default: all but --val)
+  --val N           hold out N training images for validation curves (default 5000)
+  --seed N          (default 0)
+  --data cifar10    (CIFAR10_DIR or the download cache)
+  --resume          continue from the epochs saved in --out
+  --out DIR         model folder: model.json, weights.bin, card.json, history.json, updated every epoch
+
+Ctrl-C stops after the current batch and keeps the last completed epoch in --out.`;
+
+export async function run(args: string[]): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({
+      args,
+      options: {
+        arch: { type: 'string' },
+        width: { type: 'string' },
+        depth: { type: 'string' },
+        reg: { type: 'string' },
+        factor: { type: 'string' },
+        l1: { type: 'string' },
+        l2: { type: 'string' },
+        'activity-l1': { type: 'string' },
+        'activity-layer': { type: 'string' },
+        epochs: { type: 'string' },
+        batch: { type: 'string' },
+        lr: { type: 'string' },
+        optimizer: { type: 'string' },
+        schedule: { type: 'string' },
+        'no-augment': { type: 'boolean' },
+        'train-count': { type: 'string' },
+        val: { type: 'string' },
+        seed: { type: 'string' },
+        data: { type: 'string' },
+        resume: { type: 'boolean' },
+        out: { type: 'string' },
+        quiet: { type: 'boolean' },
+      },
+    }).values;
+  } catch (err) {
+    throw argError('train', err);
+  }
+  const num = (name: string, raw: string | undefined, fallback?: number): number | undefined => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${raw}'. See \`robustness train --help\`.`);
+    return n;
+  };
+  if (!v.out) throw new Error('--out is required: the folder the model and its checkpoints go to. See `robustness train --help`.');
+  if ((v.data ?? 'cifar10') !== 'cifar10') throw new Error(`--data ${v.data} is not supported; use cifar10 (CIFAR10_DIR points at your copy).`);
+  if (v.optimizer && v.optimizer !== 'adam' && v.optimizer !== 'sgd') throw new Error(`--optimizer must be adam or sgd, got '${v.optimizer}'.`);
+  if (v.schedule && !SCHEDULES.includes(v.schedule as ScheduleName)) throw new Error(`--schedule must be one of ${SCHEDULES.join(', ')}, got '${v.schedule}'.`);
+
+  const backend = await initBackend();
+  const seed = num('seed', v.seed, 0)!;
+  const existing = v.resume ? readCard(v.out) : undefined;
+  const spec = existing?.spec ?? resolveModelSpec({
+    arch: (v.arch ?? (() => { throw new Error('--arch is required. See `robustness train --help`.'); })()) as Arch,
+    width: num('width', v.width),
+    depth: num('depth', v.depth),
+    regularizer: regularizerSpec((v.reg ?? 'base') as RegularizerName, { factor: num('factor', v.factor), l1: num('l1', v.l1), l2: num('l2', v.l2) }),
+    seed,
+  });
+  const lambda = num('activity-l1', v['activity-l1']);
+  const activityL1 = existing?.activityL1 ?? (lambda !== undefined && lambda > 0 ? { layer: v['activity-layer'] ?? 'hidden', lambda } : null);
+
+  const source = locateCifar10();
+  const all = cifar10Dataset('train');
+  const valCount = num('val', v.val, 5000)!;
+  const order = all.stratifiedIndices({ seed: 12345 });
+  const validation = valCount > 0 ? all.subset(order.subarray(0, valCount)) : undefined;
+  const rest = all.subset(order.subarray(valCount));
+  const trainCount = num('train-count', v['train-count']);
+  const trainSet = trainCount ? rest.subset(rest.stratifiedIndices({ count: trainCount, seed })) : rest;
+
+  const model = v.resume && existing ? await loadModel(v.out) : buildModel(spec);
+  const controller = new AbortController();
+  const stop = (sig: string) => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${sig}: stopping after this batch; the last completed epoch stays in ${v.out}. Press again to quit at once.\n`);
+    controller.abort();
+  };
+  const onInt = () => stop('SIGINT');
+  const onTerm = () => stop('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  const card = {
+    name: basename(v.out),
+    spec,
+    output: 'logits' as const,
+    activityL1,
+    data: { name: 'cifar10', caveat: source.caveat },
+  };
+  try {
+    const result = await train(model, trainSet, {
+      epochs: num('epochs', v.epochs, 20)!,
+      batchSize: num('batch', v.batch, 64),
+      optimizer: (v.optimizer as 'adam' | 'sgd' | undefined) ?? 'adam',
+      learningRate: num('lr', v.lr),
+      schedule: (v.schedule as ScheduleName | undefined) ?? 'cosine',
+      augment: v['no-augment'] ? false : { crop: 4, flip: true },
+      seed,
+      validation,
+      activityL1: activityL1 ?? undefined,
+      out: v.out,
+      resume: v.resume,
+      card,
+      signal: controller.signal,
+      progress: !v.quiet,
+    });
+    if (result.interrupted) {
+      console.error(`interrupted: ${result.history.length} epoch(s) kept in ${v.out}; continue with --resume.`);
+      return 130;
+    }
+    const test = cifar10Dataset('test');
+    const clean = await evaluate(model, test);
+    const saved = readCard(v.out)!;
+    saved.cleanAccuracy = { value: clean.accuracy, n: test.size };
+    const keep = Object.fromEntries(['history.json', 'train-state.json', 'optimizer.json', 'optimizer.bin'].map((f) => [f, readFileSync(join(v.out!, f))]));
+    await saveModel(model, v.out, saved, keep);
+    console.log(
+      `${basename(v.out)}: ${result.history.length} epochs, clean test accuracy ${(clean.accuracy * 100).toFixed(2)}% on ${test.size} images (${source.caveat}), ${result.imagesPerSecond.toFixed(0)} img/s on ${backend.name}`,
+    );
+    return 0;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    model.dispose();
+  }
+}

@@ -1,0 +1,32 @@
+import type { ResolvedModelSpec } from './build.js';
+
+/** What a trained model says about itself (card.json beside model.json). */
+export interface ModelCard {
+  /** Directory name, e.g. resnet20-elasticnet. */
+  name: string;
+  spec: ResolvedModelSpec;
+  output: 'logits' | 'probabilities';
+  /** L1 penalty on a layer's activations during training (the Fig. 1 experiment). */
+  activityL1?: { layer: string; lambda: number } | null;
+  training: {
+    epochs: number;
+    batchSize: number;
+    optimizer: string;
+    learningRate: number;
+    schedule: string;
+    augmentation: string;
+    seed: number;
+    trainImages: number;
+    validationImages: number;
+    seconds: number;
+    imagesPerSecond: number;
+    backend: string;
+    /** When the model was fine-tuned on adversarial examples, how. */
+    adversarial?: Record<string, unknown>;
+  };
+  data: { name: string; caveat: string };
+  /** Clean accuracy on the test split, with the number of images. */
+  cleanAccuracy?: { value: number; n: number };
+  parameters: number;
+  createdAt: string;
+}
