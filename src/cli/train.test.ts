@@ -1,0 +1,11 @@
+import { describe, expect, it } from 'vitest';
+import { main } from './main.js';
+
+describe('robustness train', () => {
+  it('names what is missing or wrong before touching any data', async () => {
+    await expect(main(['train', '--arch', 'resnet'])).rejects.toThrow(/--out is required/);
+    await expect(main(['train', '--out', '/tmp/x', '--epochs', 'ten'])).rejects.toThrow(/--epochs must be a number, got 'ten'/);
+    await expect(main(['train', '--out', '/tmp/x', '--optimizer', 'rmsprop'])).rejects.toThrow(/--optimizer must be adam or sgd/);
+    await expect(main(['train', '--out', '/tmp/x', '--bogus'])).rejects.toThrow(/Unknown option '--bogus'.*robustness train --help/);
+  });
+});
