@@ -76,6 +76,12 @@ export async function run(args: string[]): Promise<number> {
   if (v.optimizer && v.optimizer !== 'adam' && v.optimizer !== 'sgd') throw new Error(`--optimizer must be adam or sgd, got '${v.optimizer}'.`);
   if (v.schedule && !SCHEDULES.includes(v.schedule as ScheduleName)) throw new Error(`--schedule must be one of ${SCHEDULES.join(', ')}, got '${v.schedule}'.`);
 
+  // Every number is checked before any data or model is touched.
+  const epochs = num('epochs', v.epochs, 20)!;
+  const batchSize = num('batch', v.batch, 64);
+  const learningRate = num('lr', v.lr);
+  const valCount = num('val', v.val, 5000)!;
+  const trainCount = num('train-count', v['train-count']);
   const backend = await initBackend();
   const seed = num('seed', v.seed, 0)!;
   const existing = v.resume ? readCard(v.out) : undefined;
@@ -91,11 +97,9 @@ export async function run(args: string[]): Promise<number> {
 
   const source = locateCifar10();
   const all = cifar10Dataset('train');
-  const valCount = num('val', v.val, 5000)!;
   const order = all.stratifiedIndices({ seed: 12345 });
   const validation = valCount > 0 ? all.subset(order.subarray(0, valCount)) : undefined;
   const rest = all.subset(order.subarray(valCount));
-  const trainCount = num('train-count', v['train-count']);
   const trainSet = trainCount ? rest.subset(rest.stratifiedIndices({ count: trainCount, seed })) : rest;
 
   const model = v.resume && existing ? await loadModel(v.out) : buildModel(spec);
@@ -118,10 +122,10 @@ export async function run(args: string[]): Promise<number> {
   };
   try {
     const result = await train(model, trainSet, {
-      epochs: num('epochs', v.epochs, 20)!,
-      batchSize: num('batch', v.batch, 64),
+      epochs,
+      batchSize,
       optimizer: (v.optimizer as 'adam' | 'sgd' | undefined) ?? 'adam',
-      learningRate: num('lr', v.lr),
+      learningRate,
       schedule: (v.schedule as ScheduleName | undefined) ?? 'cosine',
       augment: v['no-augment'] ? false : { crop: 4, flip: true },
       seed,
