@@ -67,4 +67,22 @@ describe('resolveClassifier', () => {
     await expect(resolveClassifier({} as never, {}, x)).rejects.toThrow(/tf.LayersModel or an object with predict/);
     x.dispose();
   });
+
+  it('gives the same input gradient as the stock model on a conv graph (convs run unfused under a gradient), and restores the layers', async () => {
+    const input = tf.input({ shape: [6, 6, 2] });
+    const c1 = tf.layers.conv2d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: tf.initializers.glorotNormal({ seed: 1 }), biasInitializer: 'ones' }).apply(input) as tf.SymbolicTensor;
+    const c2 = tf.layers.conv2d({ filters: 4, kernelSize: 2, activation: 'relu', kernelInitializer: tf.initializers.glorotNormal({ seed: 2 }) }).apply(c1) as tf.SymbolicTensor;
+    const flat = tf.layers.flatten().apply(c2) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }) }).apply(flat) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    const clf = await resolveClassifier(model);
+    const x = tf.randomUniform([3, 6, 6, 2], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const ours = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.logSoftmax(clf.logits(v as tf.Tensor4D)), tf.tensor1d([1, -2, 0.5]))) as tf.Scalar)(x);
+    const stock = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.log(model.apply(v) as tf.Tensor), tf.tensor1d([1, -2, 0.5]))) as tf.Scalar)(x);
+    const [a, b] = [await ours.data(), await stock.data()];
+    b.forEach((v, i) => expect(a[i]).toBeCloseTo(v, 4));
+    expect(model.layers.some((l) => Object.prototype.hasOwnProperty.call(l, 'call'))).toBe(false);
+    tf.dispose([x, ours, stock]);
+    model.dispose();
+  });
 });

@@ -122,13 +122,74 @@ function peelSoftmax(model: tf.LayersModel): ((x: tf.Tensor4D) => tf.Tensor2D) |
   }
 }
 
+/** The Conv2D layers of a model, nested models included. */
+function conv2dLayers(model: tf.LayersModel): tf.layers.Layer[] {
+  const out: tf.layers.Layer[] = [];
+  const walk = (layers: tf.layers.Layer[]) => {
+    for (const layer of layers) {
+      const inner = (layer as { layers?: tf.layers.Layer[] }).layers;
+      if (Array.isArray(inner)) walk(inner);
+      else if (layer.getClassName() === 'Conv2D' && (layer as unknown as { dataFormat?: string }).dataFormat === 'channelsLast') out.push(layer);
+    }
+  };
+  walk(model.layers as tf.layers.Layer[]);
+  return out;
+}
+
+interface ConvInternals {
+  kernel: tf.LayerVariable;
+  bias?: tf.LayerVariable | null;
+  strides: [number, number];
+  padding: 'same' | 'valid';
+  dilationRate: [number, number];
+  activation?: { apply(t: tf.Tensor): tf.Tensor } | null;
+  call: (inputs: tf.Tensor | tf.Tensor[], kwargs: unknown) => tf.Tensor | tf.Tensor[];
+}
+
+function gradientDepth(): number {
+  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state;
+  return state?.gradientDepth ?? 1;
+}
+
+/**
+ * Under a gradient, tfjs-layers runs a Conv2D with linear activation through tf.fused.conv2d,
+ * whose custom gradient computes the filter gradient eagerly even when only the input gradient
+ * is wanted (a third of an input-gradient pass on a ResNet). Attacks and attributions never need
+ * weight gradients, so while `fn` runs, each Conv2D is evaluated as a plain conv2d (+ bias,
+ * + activation), whose gradients are computed only when asked for. Synchronous and restored
+ * before returning, so no other caller sees the patched layers.
+ */
+function withLazyConvGradients<T>(convs: tf.layers.Layer[], fn: () => T): T {
+  if (convs.length === 0 || gradientDepth() === 0) return fn();
+  // A layer whose call is already patched (an attribution's hook) keeps that patch.
+  const free = convs.filter((layer) => !Object.prototype.hasOwnProperty.call(layer, 'call'));
+  const saved = free.map((layer) => {
+    const l = layer as unknown as ConvInternals;
+    l.call = (inputs) =>
+      tf.tidy(() => {
+        const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+        let y: tf.Tensor = tf.conv2d(x, l.kernel.read() as tf.Tensor4D, l.strides, l.padding, 'NHWC', l.dilationRate);
+        if (l.bias) y = tf.add(y, l.bias.read());
+        return l.activation ? l.activation.apply(y) : y;
+      });
+    return l;
+  });
+  try {
+    return fn();
+  } finally {
+    // The patch is an own property over the prototype's call: deleting it restores the layer.
+    for (const l of saved) delete (l as { call?: unknown }).call;
+  }
+}
+
 const peeled = new WeakMap<tf.LayersModel, ((x: tf.Tensor4D) => tf.Tensor2D) | null>();
 
 function rawForward(model: Classifier): (x: tf.Tensor4D) => tf.Tensor2D {
   if (isLayersModel(model)) {
     const name = model.name || 'model';
     // apply, not predict: predict splits the batch into chunks of 32 and is not meant for tf.grad.
-    return (x) => singleOutput(model.apply(x, { training: false }) as tf.Tensor | tf.Tensor[], `LayersModel '${name}'`);
+    const convs = conv2dLayers(model);
+    return (x) => withLazyConvGradients(convs, () => singleOutput(model.apply(x, { training: false }) as tf.Tensor | tf.Tensor[], `LayersModel '${name}'`));
   }
   if (!model || typeof (model as { predict?: unknown }).predict !== 'function') {
     throw new TypeError('A classifier must be a tf.LayersModel or an object with predict(x: Tensor4D) returning [N, K] logits or probabilities.');
@@ -198,7 +259,8 @@ export async function resolveClassifier(model: Classifier, options: ClassifierOp
       peel = peeled.get(model) ?? undefined;
     }
     if (peel) {
-      logits = peel;
+      const convs = conv2dLayers(model as tf.LayersModel);
+      logits = (x) => withLazyConvGradients(convs, () => peel!(x));
       trueLogits = true;
     } else {
       // log(p) is logits up to a per-row constant; the floor keeps log finite for underflowed p.
