@@ -1,2 +1,25 @@
-// Public names of src/matchers, re-exported by src/index.ts.
-export {};
+// The matchers `vitest-robustness/setup` registers with expect.extend; one file each.
+import type { Attack } from '../attacks/types.js';
+import type { Classifier } from '../models/classifier.js';
+import type { AttributionChange, StableAttributionOptions } from './toHaveStableAttribution.js';
+import type { ResistAttackOptions } from './toResistAttack.js';
+
+export { toResistAttack } from './toResistAttack.js';
+export type { ResistAttackOptions } from './toResistAttack.js';
+export { toHaveStableAttribution } from './toHaveStableAttribution.js';
+export type { AttributionChange, StableAttributionOptions } from './toHaveStableAttribution.js';
+export { toHaveAverageDensityBelow } from './toHaveAverageDensityBelow.js';
+
+interface RobustnessMatchers<R = unknown> {
+  /** Robust accuracy (or success rate) of `samples` under an attack with Linf budget eps. Await it. */
+  toResistAttack(model: Classifier, attack: string | Attack<any>, eps: number, options?: ResistAttackOptions): Promise<R>;
+  /** Mean SSD between attribution maps before and after a change is at most `maxSSD`. Await it. */
+  toHaveStableAttribution(model: Classifier, method: 'gradcam' | 'occlusion', change: AttributionChange, options: StableAttributionOptions): Promise<R>;
+  /** Average density of a layer of the model over `samples` is below `maxDensity`. Await it. */
+  toHaveAverageDensityBelow(samples: unknown, maxDensity: number, options?: { layer?: string }): Promise<R>;
+}
+
+declare module 'vitest' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface Matchers<T = any> extends RobustnessMatchers<T> {}
+}

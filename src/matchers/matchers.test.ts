@@ -1,0 +1,110 @@
+import { readdirSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import '../setup.js';
+import type { Samples } from '../data/samples.js';
+import { bandsDataset } from '../test-support/synthetic.js';
+
+// Two tiny classifiers on 8x8 two-class images: one ignores its input (nothing can move it), the
+// other reads two pixel columns, so a large enough Linf perturbation flips every image.
+function constant(): tf.LayersModel {
+  const m = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [8, 8, 3] }), tf.layers.dense({ units: 2, kernelInitializer: 'zeros', biasInitializer: tf.initializers.constant({ value: 0 }) })] });
+  m.layers[1]!.setWeights([tf.zeros([192, 2]), tf.tensor1d([1, 0])]);
+  return m;
+}
+function fragile(): tf.LayersModel {
+  const m = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [8, 8, 3] }), tf.layers.dense({ units: 2 })] });
+  const k = tf.buffer([192, 2]);
+  // Brightness of the left and right bands decides the class (weights small enough that the
+  // softmax does not saturate, so the loss gradient is not exactly zero).
+  for (let y = 0; y < 8; y++) for (let c = 0; c < 3; c++) {
+    k.set(1, (y * 8 + 2) * 3 + c, 0);
+    k.set(1, (y * 8 + 6) * 3 + c, 1);
+  }
+  m.layers[1]!.setWeights([k.toTensor(), tf.zeros([2])]);
+  return m;
+}
+
+let samples: Samples;
+let calm: tf.LayersModel;
+let twitchy: tf.LayersModel;
+beforeAll(() => {
+  samples = bandsDataset({ count: 20, size: 8, seed: 3 }).toSamples();
+  calm = constant();
+  twitchy = fragile();
+});
+afterAll(() => {
+  samples.dispose();
+  calm.dispose();
+  twitchy.dispose();
+  rmSync(resolve('reports/worst'), { recursive: true, force: true });
+  rmSync(resolve('reports/attribution'), { recursive: true, force: true });
+});
+
+describe('toResistAttack', () => {
+  it('passes, fails with the measured value and its interval, and supports .not', async () => {
+    const before = tf.memory().numTensors;
+    await expect(samples).toResistAttack(calm, 'fgsm', 0.1, { minAccuracy: 0.4 });
+    await expect(samples).not.toResistAttack(calm, 'pgd', 0.1, { minAccuracy: 0.6, params: { steps: 3 } });
+    await expect(expect(samples).toResistAttack(calm, 'fgsm', 0.1, { minAccuracy: 0.9 })).rejects.toThrow(
+      /robust accuracy under fgsm \(.*eps 0\.1.*\) was 0\.500 \[95% CI 0\.\d+, 0\.\d+\] on n=20; threshold >= 0\.9/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('measures success rate, and saves the least-perturbed successes as images', async () => {
+    await expect(expect(samples).toResistAttack(twitchy, 'pgd', 0.5, { maxSuccessRate: 0.1, params: { steps: 5 } })).rejects.toThrow(
+      /attack success rate under pgd .* was 0\.9\d+ .* correctly classified of 20; threshold <= 0\.1.*saved in reports\/worst\//,
+    );
+    const dir = readdirSync(resolve('reports/worst'));
+    expect(dir.length).toBeGreaterThan(0);
+    expect(readdirSync(resolve('reports/worst', dir[0]!)).every((f) => f.endsWith('.png'))).toBe(true);
+  });
+
+  it('rejects bad input with errors that name the fix', async () => {
+    await expect(expect(samples).toResistAttack(calm, 'fgsm', 0, { minAccuracy: 0.5 })).rejects.toThrow(/eps must be in \(0, 1\]/);
+    await expect(expect(samples).toResistAttack(calm, 'fgsm', 1.5, { minAccuracy: 0.5 })).rejects.toThrow(/eps must be in \(0, 1\]/);
+    await expect(expect(samples).toResistAttack(calm, 'bim', 0.1, { minAccuracy: 0.5 })).rejects.toThrow(/Unknown attack "bim"; known attacks: 'fgsm', 'pgd', 'deepfool', 'cw'/);
+    await expect(expect(samples).toResistAttack(calm, 'fgsm', 0.1, {})).rejects.toThrow(/exactly one threshold/);
+    await expect(expect({ images: 1 }).toResistAttack(calm, 'fgsm', 0.1, { minAccuracy: 0.5 })).rejects.toThrow(/must receive Samples/);
+    const bright = { ...samples, images: samples.images.mul(2) as tf.Tensor4D };
+    await expect(expect(bright).toResistAttack(calm, 'fgsm', 0.1, { minAccuracy: 0.5 })).rejects.toThrow(/must lie in \[0, 1\]/);
+    bright.images.dispose();
+    const tenClass = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [8, 8, 3] }), tf.layers.dense({ units: 1 })] });
+    await expect(expect(samples).toResistAttack(tenClass, 'fgsm', 0.1, { minAccuracy: 0.5 })).rejects.toThrow(/a label is 1, but the model scores 1 classes/);
+    tenClass.dispose();
+  });
+});
+
+describe('toHaveStableAttribution and toHaveAverageDensityBelow', () => {
+  function convModel(): tf.LayersModel {
+    return tf.sequential({
+      layers: [tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'features', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }), tf.layers.flatten(), tf.layers.dense({ units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) })],
+    });
+  }
+
+  it('Grad-CAM under a zero blur is perfectly stable; occlusion with different patches is not identical', async () => {
+    const model = convModel();
+    const before = tf.memory().numTensors;
+    await expect(samples).toHaveStableAttribution(model, 'gradcam', 0, { maxSSD: 1e-6 });
+    await expect(expect(samples).toHaveStableAttribution(model, 'occlusion', { from: 4, to: 2, stride: 2 }, { maxSSD: 0 })).rejects.toThrow(
+      /mean SSD of sliding-patch maps with patch 4 vs 2 \(stride 2\) was [\d.]+ ± [\d.]+ .* on n=20; threshold <= 0; least stable: synthetic#\d+/,
+    );
+    await expect(samples).not.toHaveStableAttribution(model, 'occlusion', { from: 4, to: 2 }, { maxSSD: 0 });
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(expect(samples).toHaveStableAttribution(model, 'lime' as never, 0.5, { maxSSD: 1 })).rejects.toThrow(/unknown method 'lime'/);
+    await expect(expect(samples).toHaveStableAttribution(model, 'gradcam', { from: 4, to: 2 }, { maxSSD: 1 })).rejects.toThrow(/blur sigma/);
+    await expect(expect(samples).toHaveStableAttribution(calm, 'gradcam', 0.5, { maxSSD: 1 })).rejects.toThrow(/conv/i);
+    model.dispose();
+  });
+
+  it('average density: pass, .not and the layer in the message', async () => {
+    const model = convModel();
+    await expect(model).toHaveAverageDensityBelow(samples, 1, { layer: 'features' });
+    await expect(expect(model).toHaveAverageDensityBelow(samples, 0.0001, { layer: 'features' })).rejects.toThrow(/average density of layer 'features' \(256 units\) was 0\.\d+/);
+    await expect(model).not.toHaveAverageDensityBelow(samples, 0.0001, { layer: 'features' });
+    await expect(expect(samples).toHaveAverageDensityBelow(samples, 0.5)).rejects.toThrow(/must receive a tf.LayersModel/);
+    model.dispose();
+  });
+});

@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs';
+import { mkdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { assertUnitRange, type Samples } from '../data/samples.js';
+import type { Classifier } from '../models/classifier.js';
+
+/** The `this` Vitest gives a matcher (the parts used here). */
+export interface MatcherThis {
+  isNot: boolean;
+  currentTestName?: string;
+  testPath?: string;
+}
+
+export interface MatcherOutcome {
+  pass: boolean;
+  message: () => string;
+  actual?: unknown;
+  expected?: unknown;
+}
+
+/** Throws unless `value` is a Samples object with rank-4 images in [0, 1] and matching labels. */
+export async function checkSamples(value: unknown, matcher: string): Promise<Samples> {
+  const s = value as Samples;
+  if (!s || typeof s !== 'object' || !(s.images instanceof tf.Tensor) || !(s.labels instanceof tf.Tensor)) {
+    throw new TypeError(`${matcher}: expect() must receive Samples ({ images, labels, ids }), e.g. from cifar10.test({ count, seed }); got ${value === null ? 'null' : typeof value}.`);
+  }
+  if (s.images.rank !== 4) throw new RangeError(`${matcher}: samples.images must be [N, H, W, C]; got shape [${s.images.shape.join(', ')}].`);
+  if (s.images.isDisposed) throw new Error(`${matcher}: samples were disposed before the matcher ran; dispose them in afterAll.`);
+  await assertUnitRange(s.images, `${matcher}: samples.images`);
+  return s;
+}
+
+/** Throws when a label is outside the model's classes (labels from another dataset). */
+export async function checkLabels(model: Classifier, samples: Samples, matcher: string): Promise<void> {
+  if (!(model instanceof tf.LayersModel)) return;
+  const shape = model.outputs[0]?.shape;
+  const n = shape?.[shape.length - 1];
+  if (typeof n !== 'number') return;
+  const max = tf.tidy(() => samples.labels.max());
+  try {
+    const m = (await max.data())[0]!;
+    if (m >= n) throw new RangeError(`${matcher}: a label is ${m}, but the model scores ${n} classes (0..${n - 1}). Are these samples from the dataset the model was trained on?`);
+  } finally {
+    max.dispose();
+  }
+}
+
+/** A short, file-safe name for the current test. */
+export function slug(text: string | undefined): string {
+  return (text ?? 'test').replace(/[^a-zA-Z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'test';
+}
+
+/** reports/<kind>/<test name>/, made on demand, and its path relative to the working directory. */
+export function artefactDir(kind: string, ctx: MatcherThis): { dir: string; shown: string } {
+  const dir = resolve('reports', kind, slug(ctx.currentTestName));
+  mkdirSync(dir, { recursive: true });
+  return { dir, shown: relative(process.cwd(), dir) || dir };
+}
+
+export function fmt(x: number, digits = 3): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : String(x);
+}
+
+export function paramsText(params: Record<string, unknown>): string {
+  return Object.entries(params)
+    .filter(([, v]) => v !== undefined && typeof v !== 'function')
+    .map(([k, v]) => `${k} ${typeof v === 'number' ? Number(v.toPrecision(4)) : Array.isArray(v) ? `[${v.join(', ')}]` : String(v)}`)
+    .join(', ');
+}
+
+export { join };

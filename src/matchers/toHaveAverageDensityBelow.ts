@@ -1,0 +1,25 @@
+import * as tf from '@tensorflow/tfjs';
+import { averageDensity } from '../metrics/averageDensity.js';
+import { bootstrapCI } from '../metrics/bootstrap.js';
+import { checkSamples, fmt, type MatcherOutcome, type MatcherThis } from './shared.js';
+
+/**
+ * `await expect(model).toHaveAverageDensityBelow(samples, 0.3, { layer: 'hidden' })`: the fraction
+ * of the layer's units with activation > 0, averaged over the samples (the paper's Fig. 1),
+ * is below maxDensity.
+ */
+export async function toHaveAverageDensityBelow(this: MatcherThis, received: unknown, samples: unknown, maxDensity: number, options: { layer?: string } = {}): Promise<MatcherOutcome> {
+  const name = 'toHaveAverageDensityBelow';
+  if (!(received instanceof tf.LayersModel)) throw new TypeError(`${name}: expect() must receive a tf.LayersModel (density is read from one of its layers).`);
+  const s = await checkSamples(samples, name);
+  if (!(maxDensity > 0 && maxDensity <= 1)) throw new RangeError(`${name}: maxDensity must be in (0, 1]; got ${maxDensity}.`);
+  const r = await averageDensity(received, s, options);
+  const ci = bootstrapCI(r.perSample, { seed: 0 });
+  const describe = () => `average density of layer '${r.layer}' (${r.units} units) was ${fmt(r.density, 4)} (95% CI ${fmt(ci.lower, 4)}, ${fmt(ci.upper, 4)}) over n=${r.perSample.length} images; threshold < ${maxDensity}`;
+  return {
+    pass: r.density < maxDensity,
+    message: () => (this.isNot ? `expected a density NOT below the threshold: ${describe()}` : `expected a density below the threshold: ${describe()}`),
+    actual: r.density,
+    expected: maxDensity,
+  };
+}
