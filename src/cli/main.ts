@@ -7,6 +7,7 @@ interface Command {
 
 export const COMMANDS: Record<string, Command> = {
   data: { summary: 'fetch CIFAR-10 into the cache, or decode an image folder once', load: () => import('./data.js') },
+  models: { summary: 'list trained models and their cards as a table (fixtures/models/README.md)', load: () => import('./models.js') },
   train: { summary: 'train a model (ResNet, MobileNet, VGG16, the Fig. 1 CNN) with checkpoints and resume', load: () => import('./train.js') },
 };
 

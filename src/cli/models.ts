@@ -1,0 +1,59 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeFileAtomic } from '../data/atomic.js';
+import type { ModelCard } from '../models/card.js';
+import { readCard } from '../models/io.js';
+import { argError } from './args.js';
+
+export const usage = `usage: robustness models [--dir fixtures/models] [--write]
+
+Lists the trained models in --dir (one folder each, with card.json) as a markdown table;
+--write also saves it as <dir>/README.md.`;
+
+function row(c: ModelCard): string {
+  const s = c.spec;
+  const reg = s.regularizer.name === 'base' ? 'base' : `${s.regularizer.name} (l1 ${s.regularizer.l1}, l2 ${s.regularizer.l2})`;
+  const act = c.activityL1 ? `${c.activityL1.lambda} on ${c.activityL1.layer}` : '-';
+  const acc = c.cleanAccuracy ? `${(c.cleanAccuracy.value * 100).toFixed(2)}% (n=${c.cleanAccuracy.n})` : 'not yet (training)';
+  const t = c.training;
+  return `| ${c.name} | ${s.arch}${s.depth ? `-${s.depth}` : ''} | ${s.width} | ${reg} | ${act} | ${c.parameters.toLocaleString('en-US')} | ${t.epochs} | ${t.trainImages} | ${acc} | ${t.imagesPerSecond} | ${Math.round(t.seconds / 60)} | ${t.backend} | ${t.seed} |`;
+}
+
+/** The markdown table of every model folder under `dir`. */
+export function modelsTable(dir: string): string {
+  const cards = existsSync(dir)
+    ? readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => readCard(join(dir, e.name)))
+        .filter((c): c is ModelCard => c !== undefined)
+        .sort((a, b) => a.name.localeCompare(b.name))
+    : [];
+  const caveats = [...new Set(cards.map((c) => c.data.caveat))].join('; ') || 'none yet';
+  return [
+    '# Fixture models',
+    '',
+    'Trained by `robustness train` on this project\'s machines; each folder holds model.json, weights.bin, card.json and history.json. Regenerate this table with `npx robustness models --write`.',
+    '',
+    `Data: ${caveats}. Clean accuracy is on the test split (5,000 images in the shared copy). Training images exclude 5,000 held out for validation curves.`,
+    '',
+    '| model | arch | width | regularizer | activity L1 | parameters | epochs | train images | clean accuracy | train img/s | minutes | backend | seed |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...cards.map(row),
+    '',
+  ].join('\n');
+}
+
+export async function run(args: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({ args, options: { dir: { type: 'string' }, write: { type: 'boolean' } } }).values;
+  } catch (err) {
+    throw argError('models', err);
+  }
+  const dir = values.dir ?? 'fixtures/models';
+  const table = modelsTable(dir);
+  if (values.write) writeFileAtomic(join(dir, 'README.md'), table);
+  console.log(table);
+  return 0;
+}
