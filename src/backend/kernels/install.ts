@@ -5,6 +5,7 @@ import { depthwiseBackpropFilterFast, depthwiseBackpropInputFast } from './depth
 import { batchNormGradConfig } from './batchNormGrad.js';
 import { convGeometry } from './geometry.js';
 import { matMulWithoutTransposeFlags } from './matMulNoTranspose.js';
+import { maxPoolGradWasm } from './maxPoolGrad.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Attrs = Record<string, unknown>;
@@ -105,6 +106,7 @@ export function installFastKernels(backendName: string): boolean {
       return matMulWithoutTransposeFlags(name, stock);
     });
   }
+  replace('MaxPoolGrad', backendName, () => maxPoolGradWasm);
   return true;
 }
 

@@ -159,6 +159,49 @@ describe('fast conv gradient kernels on wasm', () => {
     opt.dispose();
   });
 
+  it('MaxPool and AvgPool gradients match the cpu backend, ties included', async () => {
+    const poolArb = fc
+      .record({
+        batch: fc.integer({ min: 1, max: 3 }),
+        h: fc.integer({ min: 1, max: 9 }),
+        w: fc.integer({ min: 1, max: 9 }),
+        c: fc.integer({ min: 1, max: 5 }),
+        k: fc.integer({ min: 1, max: 3 }),
+        stride: fc.integer({ min: 1, max: 3 }),
+        pad: fc.constantFrom('same' as const, 'valid' as const),
+        // Few distinct levels make ties common, as after a ReLU: the pixel that takes the
+        // gradient must be the one the cpu backend picks.
+        levels: fc.constantFrom(0, 3),
+        seed: fc.integer({ min: 0, max: 1e6 }),
+      })
+      .filter((p) => p.pad === 'same' || (p.k <= p.h && p.k <= p.w));
+    await fc.assert(
+      fc.asyncProperty(poolArb, async (p) => {
+        const rand = mulberry32(p.seed);
+        const raw = randn(p.batch * p.h * p.w * p.c, rand);
+        const xs = p.levels ? raw.map((v) => Math.max(0, Math.round(v * p.levels))) : raw;
+        const run = () =>
+          tf.tidy(() => {
+            const x = tf.tensor4d(xs, [p.batch, p.h, p.w, p.c]);
+            const outShape = tf.maxPool(x, p.k, p.stride, p.pad).shape;
+            const r = tf.tensor(randn(outShape.reduce((a, b) => a * b, 1), mulberry32(p.seed + 1)), outShape);
+            const gMax = tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, p.k, p.stride, p.pad).mul(r).sum())(x);
+            const gAvg = tf.grad((a: tf.Tensor) => tf.avgPool(a as tf.Tensor4D, p.k, p.stride, p.pad).mul(r).sum())(x);
+            return [gMax.dataSync() as Float32Array, gAvg.dataSync() as Float32Array];
+          });
+        await initBackend({ backend: 'wasm', announce: false });
+        const before = tf.memory().numTensors;
+        const [fastMax, fastAvg] = run();
+        expect(tf.memory().numTensors).toBe(before);
+        await initBackend({ backend: 'cpu', announce: false });
+        const [refMax, refAvg] = run();
+        expect(relErr(fastMax!, refMax!)).toBeLessThan(1e-4);
+        expect(relErr(fastAvg!, refAvg!)).toBeLessThan(1e-4);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('batch norm gradients match the same formula written in elementary ops', async () => {
     await initBackend({ backend: 'wasm', announce: false });
     await fc.assert(
