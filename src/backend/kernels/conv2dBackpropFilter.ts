@@ -13,14 +13,15 @@ import type { ConvGeometry } from './geometry.js';
 export function conv2dBackpropFilterFast(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
   return tf.tidy(() => {
     const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = g;
-    // Padded extent the taps reach: fh + (outH - 1) * s rows.
-    const needH = fh + (g.outHeight - 1) * sh;
-    const needW = fw + (g.outWidth - 1) * sw;
+    // The taps reach padded rows [-padTop, fh + (outH - 1) * sh - padTop): keep the rows of x
+    // inside that range and pad the rest. An explicit pad may exceed the reach (every window in
+    // the padding along one axis); then no pixel of x touches the filter and dW is zero.
+    const rows = reach(-g.padTop, fh + (g.outHeight - 1) * sh, g.inHeight);
+    const cols = reach(-g.padLeft, fw + (g.outWidth - 1) * sw, g.inWidth);
+    if (!rows || !cols) return tf.zeros([fh, fw, g.inChannels, dy.shape[3]]) as tf.Tensor4D;
     let xs: tf.Tensor4D = x;
-    const bottom = needH - g.inHeight - g.padTop;
-    const right = needW - g.inWidth - g.padLeft;
-    if (bottom < 0 || right < 0) {
-      xs = xs.slice([0, 0, 0, 0], [-1, g.inHeight + Math.min(0, bottom), g.inWidth + Math.min(0, right), -1]);
+    if (rows.lo > 0 || cols.lo > 0 || rows.size < g.inHeight || cols.size < g.inWidth) {
+      xs = xs.slice([0, rows.lo, cols.lo, 0], [-1, rows.size, cols.size, -1]);
     }
     const xT = xs.transpose([3, 1, 2, 0]) as tf.Tensor4D;
     const dyT = dy.transpose([1, 2, 0, 3]) as tf.Tensor4D;
@@ -28,10 +29,23 @@ export function conv2dBackpropFilterFast(x: tf.Tensor4D, dy: tf.Tensor4D, g: Con
       xT,
       dyT,
       1,
-      [[0, 0], [g.padTop, Math.max(0, bottom)], [g.padLeft, Math.max(0, right)], [0, 0]],
+      [[0, 0], [rows.before, rows.after], [cols.before, cols.after], [0, 0]],
       'NHWC',
       [sh, sw],
     );
     return r.transpose([1, 2, 0, 3]) as tf.Tensor4D;
   });
+}
+
+/**
+ * Which pixels of an axis of length `n` the taps reach when they cover `span` padded positions
+ * starting at `start` (negative: inside the leading pad): the kept range [lo, lo + size) and the
+ * zeros needed before and after it. Undefined when the reach misses the axis entirely.
+ */
+function reach(start: number, span: number, n: number): { lo: number; size: number; before: number; after: number } | undefined {
+  const end = start + span; // exclusive
+  const lo = Math.max(0, start);
+  const hi = Math.min(n, end);
+  if (hi <= lo) return undefined;
+  return { lo, size: hi - lo, before: lo - start, after: end - hi };
 }

@@ -17,9 +17,15 @@ interface Case {
   fh: number;
   fw: number;
   stride: number;
-  pad: 'same' | 'valid';
+  pad: 'same' | 'valid' | ExplicitPad;
   seed: number;
 }
+
+type ExplicitPad = [[0, 0], [number, number], [number, number], [0, 0]];
+
+const explicitPadArb: fc.Arbitrary<ExplicitPad> = fc
+  .tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2))
+  .map(([t, b, l, r]): ExplicitPad => [[0, 0], [t, b], [l, r], [0, 0]]);
 
 const caseArb = (depthwise: boolean): fc.Arbitrary<Case> =>
   fc
@@ -32,10 +38,14 @@ const caseArb = (depthwise: boolean): fc.Arbitrary<Case> =>
       fh: fc.integer({ min: 1, max: 4 }),
       fw: fc.integer({ min: 1, max: 4 }),
       stride: fc.integer({ min: 1, max: 3 }),
-      pad: fc.constantFrom('same' as const, 'valid' as const),
+      pad: fc.oneof(fc.constantFrom('same' as const, 'valid' as const), explicitPadArb),
       seed: fc.integer({ min: 0, max: 1e6 }),
     })
-    .filter((k) => k.pad === 'same' || (k.fh <= k.h && k.fw <= k.w));
+    .filter((k) => {
+      if (k.pad === 'same') return true;
+      const [ph, pw] = k.pad === 'valid' ? [0, 0] : [k.pad[1][0] + k.pad[1][1], k.pad[2][0] + k.pad[2][1]];
+      return k.fh <= k.h + ph && k.fw <= k.w + pw;
+    });
 
 function randn(n: number, rand: () => number): Float32Array {
   return Float32Array.from({ length: n }, () => rand() * 2 - 1);
@@ -87,12 +97,12 @@ afterAll(async () => {
 });
 
 describe('fast conv gradient kernels on wasm', () => {
-  it('Conv2D dx and dW match the cpu backend for random shapes, strides and paddings', async () => {
-    await fc.assert(fc.asyncProperty(caseArb(false), (k) => compareWithCpu(k, false)), { numRuns: 60 });
+  it('Conv2D dx and dW match the cpu backend for random shapes, strides and paddings (same, valid, explicit)', async () => {
+    await fc.assert(fc.asyncProperty(caseArb(false), (k) => compareWithCpu(k, false)), { numRuns: 100 });
   });
 
   it('DepthwiseConv2dNative dx and dW match the cpu backend (multipliers 1 and 2)', async () => {
-    await fc.assert(fc.asyncProperty(caseArb(true), (k) => compareWithCpu(k, true)), { numRuns: 60 });
+    await fc.assert(fc.asyncProperty(caseArb(true), (k) => compareWithCpu(k, true)), { numRuns: 100 });
   });
 
   it('match central finite differences of the loss on small cases', async () => {
