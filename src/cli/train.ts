@@ -145,7 +145,9 @@ export async function run(args: string[]): Promise<number> {
     const clean = await evaluate(model, test);
     const saved = readCard(v.out)!;
     saved.cleanAccuracy = { value: clean.accuracy, n: test.size };
-    const keep = Object.fromEntries(['history.json', 'train-state.json', 'optimizer.json', 'optimizer.bin'].map((f) => [f, readFileSync(join(v.out!, f))]));
+    // A finished model keeps its history and state but not the optimizer's moments (twice the
+    // weights' size): they only matter for resuming, and fixtures have a size budget.
+    const keep = Object.fromEntries(['history.json', 'train-state.json'].map((f) => [f, readFileSync(join(v.out!, f))]));
     await saveModel(model, v.out, saved, keep);
     console.log(
       `${basename(v.out)}: ${result.history.length} epochs, clean test accuracy ${(clean.accuracy * 100).toFixed(2)}% on ${test.size} images (${source.caveat}), ${result.imagesPerSecond.toFixed(0)} img/s on ${backend.name}`,

@@ -140,6 +140,7 @@ export async function train(model: tf.LayersModel, data: ImageDataset, options: 
     history.push(...state.history);
     seconds = state.seconds;
     start = state.epochsDone;
+    // A finished run drops its optimizer state; continuing it for more epochs starts fresh moments.
     const optJson = join(options.out, 'optimizer.json');
     if (existsSync(optJson)) await restoreOptimizer(opt, readFileSync(optJson, 'utf8'), readFileSync(join(options.out, 'optimizer.bin')));
   }
