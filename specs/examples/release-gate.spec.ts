@@ -1,0 +1,34 @@
+// An example release gate, the way a team that ships a model writes one: load the model, draw a
+// fixed, class-stratified set of test images, and assert robustness properties with thresholds
+// the team has agreed on. A failing assertion fails `npx vitest specs`, and so the CI job.
+import { afterAll, describe, expect, it } from 'vitest';
+import { cifar10, loadModel } from 'vitest-robustness';
+
+const model = await loadModel('fixtures/models/cnn1-act0');
+const samples = await cifar10.test({ count: 200, seed: 1 });
+const few = samples.slice(0, 50);
+afterAll(() => {
+  samples.dispose();
+  few.dispose();
+  model.dispose();
+});
+
+describe('cnn1-act0 release gate (the Fig. 1 single-layer CNN, no activity penalty)', () => {
+  it('keeps at least 20% accuracy under FGSM at eps 1/255', async () => {
+    await expect(samples).toResistAttack(model, 'fgsm', 1 / 255, { minAccuracy: 0.2 });
+  });
+
+  it('is broken by PGD at eps 8/255: an undefended model should not claim robustness there', async () => {
+    await expect(samples).not.toResistAttack(model, 'pgd', 8 / 255, { minAccuracy: 0.2, params: { steps: 10, seed: 1 } });
+  });
+
+  // 25 is about the paper's unregularized ResNet (Table 2: 24.53).
+  it('keeps its Grad-CAM maps stable under a 0.5-sigma blur (mean SSD of 32x32 maps at most 25)', async () => {
+    await expect(few).toHaveStableAttribution(model, 'gradcam', 0.5, { maxSSD: 25 });
+  });
+
+  // The paper calls a code sparse when its activity ratio lies in [0, 0.5].
+  it('has a sparse hidden code: average density below 0.5', async () => {
+    await expect(model).toHaveAverageDensityBelow(samples, 0.5, { layer: 'hidden' });
+  });
+});
