@@ -33,31 +33,3 @@ export function depthwiseBackpropInputFast(dy: tf.Tensor4D, filter: tf.Tensor4D,
     return (z as tf.Tensor4D).slice([0, g.padTop, g.padLeft, 0], [-1, g.inHeight, g.inWidth, c]);
   });
 }
-
-/**
- * dW of a depthwise conv, one filter tap at a time: dW[di, dj, c, m] is the sum over batch and
- * positions of a strided window of x times dy. fh*fw strided slices and products, no zeros.
- */
-export function depthwiseBackpropFilterFast(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry, multiplier: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, outHeight: oh, outWidth: ow } = g;
-    const c = g.inChannels;
-    const m = multiplier;
-    const needH = fh + (oh - 1) * sh;
-    const needW = fw + (ow - 1) * sw;
-    const bottom = Math.max(0, needH - g.inHeight - g.padTop);
-    const right = Math.max(0, needW - g.inWidth - g.padLeft);
-    const xp = tf.pad(x, [[0, 0], [g.padTop, bottom], [g.padLeft, right], [0, 0]]);
-    const b = x.shape[0];
-    const dyR = m > 1 ? dy.reshape([b, oh, ow, c, m]) : dy;
-    const taps: tf.Tensor[] = [];
-    for (let di = 0; di < fh; di++) {
-      for (let dj = 0; dj < fw; dj++) {
-        const win = tf.stridedSlice(xp, [0, di, dj, 0], [b, di + (oh - 1) * sh + 1, dj + (ow - 1) * sw + 1, c], [1, sh, sw, 1]);
-        const prod = m > 1 ? win.expandDims(4).mul(dyR) : win.mul(dyR);
-        taps.push(prod.sum([0, 1, 2]));
-      }
-    }
-    return tf.stack(taps).reshape([fh, fw, c, m]) as tf.Tensor4D;
-  });
-}

@@ -16,7 +16,7 @@ interface Case {
   o: number;
   fh: number;
   fw: number;
-  stride: number;
+  stride: number | [number, number];
   pad: 'same' | 'valid' | ExplicitPad;
   seed: number;
 }
@@ -37,7 +37,8 @@ const caseArb = (depthwise: boolean): fc.Arbitrary<Case> =>
       o: depthwise ? fc.integer({ min: 1, max: 2 }) : fc.integer({ min: 1, max: 4 }),
       fh: fc.integer({ min: 1, max: 4 }),
       fw: fc.integer({ min: 1, max: 4 }),
-      stride: fc.integer({ min: 1, max: 3 }),
+      // Mostly equal strides (what models use); unequal ones take the other routes.
+      stride: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })) }),
       pad: fc.oneof(fc.constantFrom('same' as const, 'valid' as const), explicitPadArb),
       seed: fc.integer({ min: 0, max: 1e6 }),
     })
