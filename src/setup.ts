@@ -1,5 +1,5 @@
 // Vitest setup entry (`setupFiles: ['vitest-robustness/setup']`): registers the robustness matchers.
 import { expect } from 'vitest';
-import { toHaveAverageDensityBelow, toHaveStableAttribution, toResistAttack } from './matchers/index.js';
+import { toHaveAverageDensityBelow, toHaveStableAttribution, toMatchHeatmapSnapshot, toResistAttack } from './matchers/index.js';
 
-expect.extend({ toResistAttack, toHaveStableAttribution, toHaveAverageDensityBelow });
+expect.extend({ toResistAttack, toHaveStableAttribution, toHaveAverageDensityBelow, toMatchHeatmapSnapshot });

@@ -2,7 +2,7 @@
 // fixed, class-stratified set of test images, and assert robustness properties with thresholds
 // the team has agreed on. A failing assertion fails `npx vitest specs`, and so the CI job.
 import { afterAll, describe, expect, it } from 'vitest';
-import { cifar10, loadModel } from 'vitest-robustness';
+import { cifar10, gradcam, loadModel } from 'vitest-robustness';
 
 const model = await loadModel('fixtures/models/cnn1-act0');
 const samples = await cifar10.test({ count: 200, seed: 1 });
@@ -30,5 +30,17 @@ describe('cnn1-act0 release gate (the Fig. 1 single-layer CNN, no activity penal
   // The paper calls a code sparse when its activity ratio lies in [0, 0.5].
   it('has a sparse hidden code: average density below 0.5', async () => {
     await expect(model).toHaveAverageDensityBelow(samples, 0.5, { layer: 'hidden' });
+  });
+
+  it('keeps the Grad-CAM heatmap of its first test image (snapshots/ holds the approved PNG)', async () => {
+    const first = samples.at(0);
+    const map = await gradcam(model, first.images);
+    try {
+      // A little slack for other backends' float differences.
+      await expect(map).toMatchHeatmapSnapshot('first-test-image-gradcam', { maxDiffRatio: 0.02 });
+    } finally {
+      map.dispose();
+      first.dispose();
+    }
   });
 });

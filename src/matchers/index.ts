@@ -3,12 +3,14 @@ import type { Attack } from '../attacks/types.js';
 import type { Classifier } from '../models/classifier.js';
 import type { AttributionChange, StableAttributionOptions } from './toHaveStableAttribution.js';
 import type { ResistAttackOptions } from './toResistAttack.js';
+import type { HeatmapSnapshotOptions } from '../snapshots/heatmapSnapshot.js';
 
 export { toResistAttack } from './toResistAttack.js';
 export type { ResistAttackOptions } from './toResistAttack.js';
 export { toHaveStableAttribution } from './toHaveStableAttribution.js';
 export type { AttributionChange, StableAttributionOptions } from './toHaveStableAttribution.js';
 export { toHaveAverageDensityBelow } from './toHaveAverageDensityBelow.js';
+export { toMatchHeatmapSnapshot, configureToMatchHeatmapSnapshot } from './toMatchHeatmapSnapshot.js';
 
 interface RobustnessMatchers<R = unknown> {
   /** Robust accuracy (or success rate) of `samples` under an attack with Linf budget eps. Await it. */
@@ -17,6 +19,8 @@ interface RobustnessMatchers<R = unknown> {
   toHaveStableAttribution(model: Classifier, method: 'gradcam' | 'occlusion', change: AttributionChange, options: StableAttributionOptions): Promise<R>;
   /** Average density of a layer of the model over `samples` is below `maxDensity`. Await it. */
   toHaveAverageDensityBelow(samples: unknown, maxDensity: number, options?: { layer?: string }): Promise<R>;
+  /** A heatmap [H, W] or [1, H, W] matches its PNG under snapshots/<spec>/<name>.png. Await it. */
+  toMatchHeatmapSnapshot(name?: string, options?: HeatmapSnapshotOptions): Promise<R>;
 }
 
 declare module 'vitest' {

@@ -1,2 +1,3 @@
 // Public names of src/snapshots, re-exported by src/index.ts.
-export {};
+export { compareHeatmapSnapshot } from './heatmapSnapshot.js';
+export type { HeatmapSnapshotOptions, SnapshotOutcome, SnapshotUpdateMode } from './heatmapSnapshot.js';

@@ -1,0 +1,63 @@
+import { relative, resolve } from 'node:path';
+import { compareHeatmapSnapshot, type HeatmapSnapshotOptions, type SnapshotUpdateMode } from '../snapshots/heatmapSnapshot.js';
+import { type MatcherOutcome, type MatcherThis, slug } from './shared.js';
+
+interface SnapshotThis extends MatcherThis {
+  // Vitest's SnapshotState; its update mode is the (internal) _updateSnapshot field.
+  snapshotState?: unknown;
+}
+
+const calls = new Map<string, number>();
+
+function updateMode(ctx: SnapshotThis): SnapshotUpdateMode {
+  const mode = (ctx.snapshotState as { _updateSnapshot?: string } | undefined)?._updateSnapshot;
+  if (mode === 'all' || mode === 'new' || mode === 'none') return mode;
+  return process.env.CI && process.env.CI !== 'false' ? 'none' : 'new';
+}
+
+/**
+ * Makes a `toMatchHeatmapSnapshot` whose options default to `common` (per-call options win),
+ * like jest-image-snapshot's configureToMatchImageSnapshot.
+ */
+export function configureToMatchHeatmapSnapshot(common: HeatmapSnapshotOptions = {}) {
+  return async function toMatchHeatmapSnapshot(this: SnapshotThis, received: unknown, name?: string, options: HeatmapSnapshotOptions = {}): Promise<MatcherOutcome> {
+    if (this.isNot) throw new Error('toMatchHeatmapSnapshot cannot be used with .not: a snapshot can only be matched or updated.');
+    const spec = this.testPath ? relative(process.cwd(), this.testPath) : 'unknown-spec';
+    const test = slug(this.currentTestName);
+    const key = `${spec}::${test}`;
+    const n = (calls.get(key) ?? 0) + 1;
+    calls.set(key, n);
+    const file = `${name ? slug(name) : `${test}-${n}`}.png`;
+    const snapshotPath = resolve('snapshots', spec, file);
+    const diffPath = resolve('reports', 'diffs', spec, file);
+    const update = updateMode(this);
+    const r = await compareHeatmapSnapshot(received as never, { snapshotPath, diffPath, update }, { ...common, ...options });
+    const shown = (p: string) => relative(process.cwd(), p);
+    const pct = ((100 * r.diffPixels) / r.totalPixels).toFixed(2);
+    switch (r.status) {
+      case 'written':
+      case 'updated':
+      case 'matched':
+        return { pass: true, message: () => `heatmap ${r.status === 'matched' ? 'matches' : r.status} ${shown(snapshotPath)}` };
+      case 'missing':
+        return {
+          pass: false,
+          message: () => `heatmap snapshot ${shown(snapshotPath)} is missing, and snapshots are not written in CI (CI=true or --ci). Run the spec locally (or with -u) and commit the snapshot.`,
+        };
+      default:
+        return {
+          pass: false,
+          message: () =>
+            `heatmap differs from ${shown(snapshotPath)}: ${r.sizeNote ?? `${r.diffPixels} of ${r.totalPixels} pixels (${pct}%) differ`}` +
+            `${options.maxDiffRatio ?? common.maxDiffRatio !== undefined ? `, allowed ratio ${options.maxDiffRatio ?? common.maxDiffRatio}` : `, allowed ${options.maxDiffPixels ?? common.maxDiffPixels ?? 0} pixels`}. ` +
+            `Expected | actual | diff: ${shown(r.diffPath!)}. If the change is intended, run vitest -u.`,
+          actual: r.diffPixels,
+          expected: options.maxDiffPixels ?? common.maxDiffPixels ?? 0,
+        };
+    }
+  };
+}
+
+/** `await expect(map).toMatchHeatmapSnapshot(name?, options?)` with the default options. */
+export const toMatchHeatmapSnapshot = configureToMatchHeatmapSnapshot();
+

@@ -1,0 +1,72 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { PNG } from 'pngjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import '../setup.js';
+import { compareHeatmapSnapshot } from './heatmapSnapshot.js';
+
+const root = mkdtempSync(join(tmpdir(), 'heatmap-snap-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const ramp = (shift = 0) => tf.tidy(() => tf.linspace(0, 1, 64).add(shift).clipByValue(0, 1).reshape([8, 8]));
+
+describe('compareHeatmapSnapshot', () => {
+  it('writes a missing snapshot locally, refuses to in CI, matches it, and diffs a change', async () => {
+    const where = (update: 'all' | 'new' | 'none') => ({ snapshotPath: join(root, 's', 'a.png'), diffPath: join(root, 'd', 'a.png'), update });
+    const map = ramp();
+    expect((await compareHeatmapSnapshot(map, where('none'))).status).toBe('missing');
+    expect(existsSync(join(root, 's', 'a.png'))).toBe(false);
+    expect((await compareHeatmapSnapshot(map, where('new'))).status).toBe('written');
+    expect(PNG.sync.read(readFileSync(join(root, 's', 'a.png'))).width).toBe(8);
+    expect((await compareHeatmapSnapshot(map, where('none'))).status).toBe('matched');
+
+    const changed = ramp(0.5);
+    const r = await compareHeatmapSnapshot(changed, where('none'));
+    expect(r.status).toBe('mismatch');
+    expect(r.diffPixels).toBeGreaterThan(0);
+    const diff = PNG.sync.read(readFileSync(r.diffPath!));
+    expect(diff.width).toBe(8 * 3 + 4);
+    // Tolerances: a ratio above the change passes, and a later match removes the stale diff.
+    expect((await compareHeatmapSnapshot(changed, where('none'), { maxDiffRatio: 1 })).status).toBe('matched');
+    expect(existsSync(r.diffPath!)).toBe(false);
+    expect((await compareHeatmapSnapshot(changed, where('all'))).status).toBe('updated');
+    expect((await compareHeatmapSnapshot(changed, where('none'))).status).toBe('matched');
+    tf.dispose([map, changed]);
+  });
+
+  it('names a corrupt snapshot and the fix', async () => {
+    writeFileSync(join(root, 'bad.png'), 'not a png');
+    await expect(compareHeatmapSnapshot(ramp(), { snapshotPath: join(root, 'bad.png'), diffPath: join(root, 'bad-diff.png'), update: 'none' })).rejects.toThrow(/bad\.png is not a readable PNG.*vitest -u/);
+  });
+});
+
+describe('toMatchHeatmapSnapshot', () => {
+  const snapDir = resolve('snapshots', 'src/snapshots/heatmapSnapshot.test.ts');
+  afterAll(() => {
+    rmSync(snapDir, { recursive: true, force: true });
+    rmSync(resolve('reports', 'diffs', 'src/snapshots/heatmapSnapshot.test.ts'), { recursive: true, force: true });
+  });
+
+  it('compares with snapshots/<spec>/<name>.png, and fails with the diff path and pixel count', async () => {
+    // Seed the snapshot directly, so the test behaves the same in CI, where the matcher may not write.
+    const map = ramp();
+    await compareHeatmapSnapshot(map, { snapshotPath: join(snapDir, 'ramp.png'), diffPath: join(root, 'x.png'), update: 'new' });
+    await expect(map).toMatchHeatmapSnapshot('ramp');
+    const moved = ramp(0.3);
+    await expect(expect(moved).toMatchHeatmapSnapshot('ramp')).rejects.toThrow(
+      /heatmap differs from snapshots\/src\/snapshots\/heatmapSnapshot\.test\.ts\/ramp\.png: \d+ of 64 pixels \([\d.]+%\) differ, allowed 0 pixels\. Expected \| actual \| diff: reports\/diffs\/.*ramp\.png/,
+    );
+    await expect(moved).toMatchHeatmapSnapshot('ramp', { maxDiffRatio: 1 });
+    tf.dispose([map, moved]);
+  });
+
+  it('rejects .not and a map that is not a single heatmap', async () => {
+    const map = ramp();
+    await expect(expect(map).not.toMatchHeatmapSnapshot('ramp')).rejects.toThrow(/cannot be used with .not/);
+    const batch = tf.zeros([2, 8, 8]);
+    await expect(expect(batch).toMatchHeatmapSnapshot('batch')).rejects.toThrow(/must be one \[H, W\] map/);
+    tf.dispose([map, batch]);
+  });
+});

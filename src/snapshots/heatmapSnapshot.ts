@@ -1,0 +1,97 @@
+import type * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import pixelmatch from 'pixelmatch';
+import { PNG } from 'pngjs';
+import { type ColormapName, heatmapToPng, type MapData } from '../attribution/heatmap.js';
+import { writeFileAtomic } from '../data/atomic.js';
+
+/** How a mismatch is judged; per-call options override the common ones. */
+export interface HeatmapSnapshotOptions {
+  /** pixelmatch's per-pixel colour threshold, 0 (exact) to 1. @defaultValue 0.1 */
+  threshold?: number;
+  /** Differing pixels allowed. @defaultValue 0 */
+  maxDiffPixels?: number;
+  /** Differing fraction of pixels allowed; when set, it is used instead of maxDiffPixels. */
+  maxDiffRatio?: number;
+  /** Colour map the map is stored in. @defaultValue 'jet' */
+  colormap?: ColormapName;
+}
+
+/** Vitest's snapshot update mode: `-u` is 'all', a local run 'new', CI (or --ci) 'none'. */
+export type SnapshotUpdateMode = 'all' | 'new' | 'none';
+
+export interface SnapshotOutcome {
+  status: 'written' | 'updated' | 'matched' | 'mismatch' | 'missing';
+  snapshotPath: string;
+  /** The composite expected | actual | diff PNG, written on mismatch only. */
+  diffPath?: string;
+  diffPixels: number;
+  totalPixels: number;
+  /** Set when the sizes differ. */
+  sizeNote?: string;
+}
+
+function readPng(path: string): PNG {
+  try {
+    return PNG.sync.read(readFileSync(path));
+  } catch (err) {
+    throw new Error(`The heatmap snapshot ${path} is not a readable PNG (${(err as Error).message}). Delete it and run \`vitest -u\` to write it again.`);
+  }
+}
+
+function composite(expected: PNG, actual: PNG, diff: PNG): Buffer {
+  const h = Math.max(expected.height, actual.height);
+  const gap = 2;
+  const w = expected.width + actual.width + diff.width + 2 * gap;
+  const out = new PNG({ width: w, height: h });
+  out.data.fill(255);
+  let x0 = 0;
+  for (const img of [expected, actual, diff]) {
+    for (let y = 0; y < img.height; y++) img.data.copy(out.data, (y * w + x0) * 4, y * img.width * 4, (y + 1) * img.width * 4);
+    x0 += img.width + gap;
+  }
+  return PNG.sync.write(out);
+}
+
+/**
+ * Compares a heatmap [H, W] (values in [0, 1]) with its PNG snapshot, writing or rewriting the
+ * snapshot as the update mode allows, and a composite diff (expected | actual | diff) on a
+ * mismatch. A stale diff from an earlier run is removed first. Writes are atomic.
+ */
+export async function compareHeatmapSnapshot(
+  map: tf.Tensor | MapData,
+  where: { snapshotPath: string; diffPath: string; update: SnapshotUpdateMode },
+  options: HeatmapSnapshotOptions = {},
+): Promise<SnapshotOutcome> {
+  const { snapshotPath, diffPath, update } = where;
+  rmSync(diffPath, { force: true });
+  const bytes = await heatmapToPng(map, { colormap: options.colormap ?? 'jet' });
+  const actual = PNG.sync.read(bytes);
+  const totalPixels = actual.width * actual.height;
+  if (!existsSync(snapshotPath)) {
+    if (update === 'none') return { status: 'missing', snapshotPath, diffPixels: totalPixels, totalPixels };
+    writeFileAtomic(snapshotPath, bytes);
+    return { status: 'written', snapshotPath, diffPixels: 0, totalPixels };
+  }
+  const expected = readPng(snapshotPath);
+  let diffPixels: number;
+  let sizeNote: string | undefined;
+  let diff: PNG;
+  if (expected.width !== actual.width || expected.height !== actual.height) {
+    sizeNote = `the snapshot is ${expected.width}x${expected.height}, the heatmap ${actual.width}x${actual.height}`;
+    diffPixels = totalPixels;
+    diff = new PNG({ width: actual.width, height: actual.height });
+    diff.data.fill(255);
+  } else {
+    diff = new PNG({ width: actual.width, height: actual.height });
+    diffPixels = pixelmatch(expected.data, actual.data, diff.data, actual.width, actual.height, { threshold: options.threshold ?? 0.1 });
+  }
+  const ok = sizeNote === undefined && (options.maxDiffRatio !== undefined ? diffPixels / totalPixels <= options.maxDiffRatio : diffPixels <= (options.maxDiffPixels ?? 0));
+  if (ok) return { status: 'matched', snapshotPath, diffPixels, totalPixels };
+  if (update === 'all') {
+    writeFileAtomic(snapshotPath, bytes);
+    return { status: 'updated', snapshotPath, diffPixels, totalPixels, sizeNote };
+  }
+  writeFileAtomic(diffPath, composite(expected, actual, diff));
+  return { status: 'mismatch', snapshotPath, diffPath, diffPixels, totalPixels, sizeNote };
+}
