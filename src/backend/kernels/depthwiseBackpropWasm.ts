@@ -80,11 +80,8 @@ export const depthwiseBackpropFilterWasm: KernelFunc = ({ inputs, attrs, backend
   // Views after the allocation: growing the wasm memory detaches older ones.
   const xv = (be.typedArrayFromHeap(x) as Float32Array).slice();
   const g = (be.typedArrayFromHeap(dy) as Float32Array).slice();
-  if (m === 1) {
-    forEachTap(info, (xb, gb, wb) => {
-      for (let k = 0; k < c; k++) acc[wb + k] += xv[xb + k]! * g[gb + k]!;
-    });
-  } else {
+  if (m === 1) filterGradM1(info, xv, g, acc);
+  else {
     forEachTap(info, (xb, gb, wb) => {
       for (let k = 0; k < c; k++) {
         const xk = xv[xb + k]!;
@@ -132,3 +129,33 @@ export const depthwiseBackpropInputWasm: KernelFunc = ({ inputs, attrs, backend 
   (be.typedArrayFromHeap(out) as Float32Array).set(dx);
   return out;
 };
+
+/**
+ * The multiplier-1 filter gradient (every MobileNet layer) with the tap walk written out: a
+ * per-tap callback is not inlined once several kernels share the walk, and this is the hot path.
+ * Each output pixel's dy row is reused across the taps while it is in cache.
+ */
+function filterGradM1(info: tf.backend_util.Conv2DInfo, xv: Float32Array, g: Float32Array, acc: Float64Array): void {
+  const { batchSize: nb, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  for (let b = 0; b < nb; b++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        const gb = ((b * oh + i) * ow + j) * c;
+        for (let di = 0; di < fh; di++) {
+          const r = i * sh + di * dh - top;
+          if (r < 0 || r >= h) continue;
+          for (let dj = 0; dj < fw; dj++) {
+            const q = j * sw + dj * dw - left;
+            if (q < 0 || q >= w) continue;
+            const xb = ((b * h + r) * w + q) * c;
+            const wb = (di * fw + dj) * c;
+            for (let k = 0; k < c; k++) acc[wb + k] += xv[xb + k]! * g[gb + k]!;
+          }
+        }
+      }
+    }
+  }
+}
