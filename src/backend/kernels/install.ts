@@ -49,9 +49,19 @@ function fallback(stock: KernelFunc | undefined, kernelName: string, why: string
 }
 
 /**
- * Installs gradient kernels that express conv gradients as forward convolutions (see
- * conv2dBackpropInput.ts and conv2dBackpropFilter.ts), so training and input gradients run on
- * wasm at close to forward speed. Idempotent; a no-op for other backends.
+ * Installs the backward-path kernels that make training and input gradients work on wasm and run
+ * near forward speed: Conv2D dx and dW as forward convolutions (conv2dBackpropInput.ts,
+ * conv2dBackpropFilter.ts), depthwise dx and dW (wasm has neither), MaxPoolGrad, matMuls without
+ * transpose flags, and a batch-norm gradient without full-size temporaries. `select.ts` calls it
+ * whenever a backend is chosen.
+ *
+ * @param backendName - the tfjs backend name; only 'wasm' is changed
+ * @returns true when kernels were installed. Idempotent.
+ * @example
+ * ```ts
+ * await tf.setBackend('wasm');
+ * installFastKernels('wasm'); // tf.grad through conv layers now works on wasm
+ * ```
  */
 export function installFastKernels(backendName: string): boolean {
   if (!(FAST_KERNEL_BACKENDS as readonly string[]).includes(backendName)) return false;
