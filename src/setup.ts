@@ -1,5 +1,5 @@
 // Vitest setup entry (`setupFiles: ['vitest-robustness/setup']`): registers the robustness matchers.
 import { expect } from 'vitest';
-import { toHaveAverageDensityBelow, toHaveStableAttribution, toMatchHeatmapSnapshot, toResistAttack } from './matchers/index.js';
+import { toBeInvariantTo, toHaveAverageDensityBelow, toHaveStableAttribution, toMatchHeatmapSnapshot, toResistAttack } from './matchers/index.js';
 
-expect.extend({ toResistAttack, toHaveStableAttribution, toHaveAverageDensityBelow, toMatchHeatmapSnapshot });
+expect.extend({ toResistAttack, toHaveStableAttribution, toHaveAverageDensityBelow, toMatchHeatmapSnapshot, toBeInvariantTo });

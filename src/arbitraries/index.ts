@@ -1,2 +1,3 @@
 // Public names of src/arbitraries, re-exported by src/index.ts.
-export {};
+export { perturbations } from './perturbation.js';
+export type { Perturbation } from './perturbation.js';

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../setup.js';
 import type { Samples } from '../data/samples.js';
 import { bandsDataset } from '../test-support/synthetic.js';
+import { perturbations } from '../arbitraries/perturbation.js';
 
 // Two tiny classifiers on 8x8 two-class images: one ignores its input (nothing can move it), the
 // other reads two pixel columns, so a large enough Linf perturbation flips every image.
@@ -40,6 +41,7 @@ afterAll(() => {
   twitchy.dispose();
   rmSync(resolve('reports/worst'), { recursive: true, force: true });
   rmSync(resolve('reports/attribution'), { recursive: true, force: true });
+  rmSync(resolve('reports/invariance'), { recursive: true, force: true });
 });
 
 describe('toResistAttack', () => {
@@ -106,5 +108,19 @@ describe('toHaveStableAttribution and toHaveAverageDensityBelow', () => {
     await expect(model).not.toHaveAverageDensityBelow(samples, 0.0001, { layer: 'features' });
     await expect(expect(samples).toHaveAverageDensityBelow(samples, 0.5)).rejects.toThrow(/must receive a tf.LayersModel/);
     model.dispose();
+  });
+});
+
+describe('toBeInvariantTo', () => {
+  it('passes for a model that ignores its input, and reports the smallest flipping perturbation otherwise', async () => {
+    const before = tf.memory().numTensors;
+    await expect(samples).toBeInvariantTo(calm, perturbations.compose(perturbations.occlude(8), perturbations.gaussianNoise(0.3)), { numRuns: 30, seed: 1 });
+    // Covering a band with gray erases the evidence for its class.
+    await expect(expect(samples).toBeInvariantTo(twitchy, perturbations.occlude(8), { numRuns: 60, seed: 1 })).rejects.toThrow(
+      /occlude\(size=\d+.*\) flips sample \d+ \(synthetic#\d+\) from 'band\d' to 'band\d' \(smallest counterexample after \d+ shrinks.*Replay with \{ seed: 1, path: '[\d:]+' \}.*saved as reports\/invariance\//,
+    );
+    await expect(samples).not.toBeInvariantTo(twitchy, perturbations.occlude(8), { numRuns: 60, seed: 1 });
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(expect(samples).toBeInvariantTo(calm, 0.5 as never)).rejects.toThrow(/must be a fast-check arbitrary/);
   });
 });

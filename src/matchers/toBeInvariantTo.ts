@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs';
+import fc from 'fast-check';
+import type { Perturbation } from '../arbitraries/perturbation.js';
+import { imageToPng } from '../attribution/heatmap.js';
+import { writeFileAtomic } from '../data/atomic.js';
+import { type Classifier, predictClasses } from '../models/classifier.js';
+import { artefactDir, checkSamples, join, type MatcherOutcome, type MatcherThis } from './shared.js';
+
+export interface InvariantOptions {
+  /** Generated cases (sample, perturbation). @defaultValue 100 */
+  numRuns?: number;
+  /** fast-check seed; the failure message gives the seed and path that replay it. @defaultValue random */
+  seed?: number;
+  /** Replay path from an earlier failure. */
+  path?: string;
+}
+
+/**
+ * `await expect(samples).toBeInvariantTo(model, perturbations.blur(0.5))`: a fast-check property
+ * that no sample's predicted class changes under a perturbation drawn from the arbitrary. On
+ * failure the message gives the shrunk smallest counterexample (which sample, which classes,
+ * which perturbation), the seed and path to replay it, and where the image pair was saved.
+ */
+export async function toBeInvariantTo(this: MatcherThis, received: unknown, model: Classifier, perturbation: fc.Arbitrary<Perturbation>, options: InvariantOptions = {}): Promise<MatcherOutcome> {
+  const name = 'toBeInvariantTo';
+  const samples = await checkSamples(received, name);
+  if (!(perturbation instanceof fc.Arbitrary)) throw new TypeError(`${name}: the perturbation must be a fast-check arbitrary, e.g. perturbations.blur(0.5); got ${typeof perturbation}.`);
+  const before = await predictClasses(model, samples.images);
+  const n = samples.size;
+  const predictOne = async (i: number, p: Perturbation): Promise<number> => {
+    const x = samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]);
+    const y = p.apply(x);
+    try {
+      return (await predictClasses(model, y))[0]!;
+    } finally {
+      tf.dispose([x, y]);
+    }
+  };
+  const property = fc.asyncProperty(fc.integer({ min: 0, max: n - 1 }), perturbation, async (i, p) => (await predictOne(i, p)) === before[i]);
+  const result = await fc.check(property, { numRuns: options.numRuns ?? 100, seed: options.seed, path: options.path });
+  const cls = (k: number) => samples.classNames[k] ?? String(k);
+  // An exception inside the property (a bad model, a shape error) is an error, not a verdict.
+  if (result.failed && result.errorInstance instanceof Error && !/returning false/.test(result.errorInstance.message)) throw result.errorInstance;
+  if (!result.failed || !result.counterexample) {
+    return {
+      pass: true,
+      message: () => `expected some sample's prediction to change under ${perturbation} — none did in ${result.numRuns} cases (seed ${result.seed})`,
+    };
+  }
+  const [i, p] = result.counterexample as [number, Perturbation];
+  const after = await predictOne(i, p);
+  const { dir, shown } = artefactDir('invariance', this);
+  const file = `${String(samples.ids[i] ?? i).replace(/[^a-zA-Z0-9._-]+/g, '_')}.png`;
+  const pair = tf.tidy(() => {
+    const x = samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]);
+    return tf.concat([x.squeeze([0]), p.apply(x).squeeze([0])], 1);
+  });
+  try {
+    writeFileAtomic(join(dir, file), await imageToPng(pair, 4));
+  } finally {
+    pair.dispose();
+  }
+  const message = () =>
+    `expected predictions to be invariant, but ${p} flips sample ${i} (${samples.ids[i]}) from '${cls(before[i]!)}' to '${cls(after)}' ` +
+    `(smallest counterexample after ${result.numShrinks} shrinks, ${result.numRuns} runs). Replay with { seed: ${result.seed}, path: '${result.counterexamplePath}' }. ` +
+    `Original | perturbed saved as ${shown}/${file}`;
+  return { pass: false, message, actual: p.toString(), expected: 'no change of class' };
+}
