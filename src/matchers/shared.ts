@@ -3,6 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { assertUnitRange, type Samples } from '../data/samples.js';
 import type { Classifier } from '../models/classifier.js';
+import { cardOf } from '../models/io.js';
+import { recordResult, type RobustnessRecord } from '../report/record.js';
 
 /** The `this` Vitest gives a matcher (the parts used here). */
 export interface MatcherThis {
@@ -69,3 +71,26 @@ export function paramsText(params: Record<string, unknown>): string {
 }
 
 export { join };
+
+/**
+ * Records a matcher call for the report and the release gate. `pass` is the assertion's verdict
+ * (after `.not`).
+ */
+export function record(ctx: MatcherThis, model: unknown, r: Omit<RobustnessRecord, 'spec' | 'test' | 'model' | 'card' | 'backend' | 'time'>): void {
+  const card = model instanceof tf.LayersModel ? cardOf(model) : undefined;
+  recordResult({
+    spec: ctx.testPath ? relative(process.cwd(), ctx.testPath) : 'unknown',
+    test: ctx.currentTestName ?? 'unknown',
+    model: card?.name ?? (model instanceof tf.LayersModel ? model.name : 'unnamed model'),
+    card: card as unknown as Record<string, unknown> | undefined,
+    backend: tf.getBackend(),
+    time: new Date().toISOString(),
+    ...r,
+    pass: ctx.isNot ? !r.pass : r.pass,
+  });
+}
+
+/** A path relative to the project root, for records and messages. */
+export function rel(path: string): string {
+  return relative(process.cwd(), path);
+}

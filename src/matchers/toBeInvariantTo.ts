@@ -4,7 +4,7 @@ import type { Perturbation } from '../arbitraries/perturbation.js';
 import { imageToPng } from '../attribution/heatmap.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { type Classifier, predictClasses } from '../models/classifier.js';
-import { artefactDir, checkSamples, join, type MatcherOutcome, type MatcherThis } from './shared.js';
+import { artefactDir, checkSamples, join, type MatcherOutcome, type MatcherThis, record, rel } from './shared.js';
 
 export interface InvariantOptions {
   /** Generated cases (sample, perturbation). @defaultValue 100 */
@@ -42,6 +42,7 @@ export async function toBeInvariantTo(this: MatcherThis, received: unknown, mode
   // An exception inside the property (a bad model, a shape error) is an error, not a verdict.
   if (result.failed && result.errorInstance instanceof Error && !/returning false/.test(result.errorInstance.message)) throw result.errorInstance;
   if (!result.failed || !result.counterexample) {
+    record(this, model, { matcher: name, method: perturbation.toString(), params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', value: 1, threshold: { op: '>=', value: 1 }, n: result.numRuns, pass: true, artefacts: [] });
     return {
       pass: true,
       message: () => `expected some sample's prediction to change under ${perturbation} — none did in ${result.numRuns} cases (seed ${result.seed})`,
@@ -60,6 +61,17 @@ export async function toBeInvariantTo(this: MatcherThis, received: unknown, mode
   } finally {
     pair.dispose();
   }
+  record(this, model, {
+    matcher: name,
+    method: p.kind,
+    params: { counterexample: p.toString(), seed: result.seed, path: result.counterexamplePath, sample: samples.ids[i] },
+    metric: 'invariance',
+    value: 0,
+    threshold: { op: '>=', value: 1 },
+    n: result.numRuns,
+    pass: false,
+    artefacts: [rel(join(dir, file))],
+  });
   const message = () =>
     `expected predictions to be invariant, but ${p} flips sample ${i} (${samples.ids[i]}) from '${cls(before[i]!)}' to '${cls(after)}' ` +
     `(smallest counterexample after ${result.numShrinks} shrinks, ${result.numRuns} runs). Replay with { seed: ${result.seed}, path: '${result.counterexamplePath}' }. ` +

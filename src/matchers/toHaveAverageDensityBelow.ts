@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { averageDensity } from '../metrics/averageDensity.js';
 import { bootstrapCI } from '../metrics/bootstrap.js';
-import { checkSamples, fmt, type MatcherOutcome, type MatcherThis } from './shared.js';
+import { checkSamples, fmt, type MatcherOutcome, type MatcherThis, record } from './shared.js';
 
 /**
  * `await expect(model).toHaveAverageDensityBelow(samples, 0.3, { layer: 'hidden' })`: the fraction
@@ -15,6 +15,18 @@ export async function toHaveAverageDensityBelow(this: MatcherThis, received: unk
   if (!(maxDensity > 0 && maxDensity <= 1)) throw new RangeError(`${name}: maxDensity must be in (0, 1]; got ${maxDensity}.`);
   const r = await averageDensity(received, s, options);
   const ci = bootstrapCI(r.perSample, { seed: 0 });
+  record(this, received, {
+    matcher: name,
+    method: 'averageDensity',
+    params: { layer: r.layer, units: r.units },
+    metric: 'density',
+    value: r.density,
+    interval: { lower: ci.lower, upper: ci.upper, level: 0.95 },
+    threshold: { op: '<', value: maxDensity },
+    n: r.perSample.length,
+    pass: r.density < maxDensity,
+    artefacts: [],
+  });
   const describe = () => `average density of layer '${r.layer}' (${r.units} units) was ${fmt(r.density, 4)} (95% CI ${fmt(ci.lower, 4)}, ${fmt(ci.upper, 4)}) over n=${r.perSample.length} images; threshold < ${maxDensity}`;
   return {
     pass: r.density < maxDensity,

@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../data/atomic.js';
 import type { Classifier } from '../models/classifier.js';
 import { bootstrapCI } from '../metrics/bootstrap.js';
 import { ssd } from '../metrics/ssd.js';
-import { artefactDir, checkLabels, checkSamples, fmt, join, type MatcherOutcome, type MatcherThis } from './shared.js';
+import { artefactDir, checkLabels, checkSamples, fmt, join, type MatcherOutcome, type MatcherThis, record, rel } from './shared.js';
 
 /** Grad-CAM: the blur sigma applied to the images. Occlusion: the patch-size change. */
 export type AttributionChange = number | { from: number; to: number; stride?: number };
@@ -63,6 +63,7 @@ export async function toHaveStableAttribution(this: MatcherThis, received: unkno
     const order = Array.from(values.keys()).sort((i, j) => values[j]! - values[i]!);
     const worst = order.slice(0, options.saveWorst ?? 3);
     let saved = '';
+    const artefacts: string[] = [];
     if (worst.length) {
       const { dir, shown } = artefactDir('attribution', this);
       for (const i of worst) {
@@ -74,12 +75,25 @@ export async function toHaveStableAttribution(this: MatcherThis, received: unkno
         try {
           const id = String(samples.ids[i] ?? i).replace(/[^a-zA-Z0-9._-]+/g, '_');
           writeFileAtomic(join(dir, `${id}.png`), await imageToPng(panel, 4));
+          artefacts.push(rel(join(dir, `${id}.png`)));
         } finally {
           panel.dispose();
         }
       }
       saved = `; least stable: ${worst.map((i) => `${samples.ids[i]} (${fmt(values[i]!, 2)})`).join(', ')}, saved as image | map | changed map in ${shown}/`;
     }
+    record(this, model, {
+      matcher: name,
+      method,
+      params: { change, ...options.params },
+      metric: 'ssd',
+      value: mean,
+      interval: { lower: ci.lower, upper: ci.upper, level: 0.95 },
+      threshold: { op: '<=', value: options.maxSSD },
+      n: values.length,
+      pass: mean <= options.maxSSD,
+      artefacts,
+    });
     const describe = () => `mean SSD of ${what} was ${fmt(mean, 2)} ± ${fmt(std, 2)} (95% CI ${fmt(ci.lower, 2)}, ${fmt(ci.upper, 2)}) on n=${values.length}; threshold <= ${options.maxSSD}${saved}`;
     return {
       pass: mean <= options.maxSSD,

@@ -1,6 +1,6 @@
 import { relative, resolve } from 'node:path';
 import { compareHeatmapSnapshot, type HeatmapSnapshotOptions, type SnapshotUpdateMode } from '../snapshots/heatmapSnapshot.js';
-import { type MatcherOutcome, type MatcherThis, slug } from './shared.js';
+import { type MatcherOutcome, type MatcherThis, record, slug } from './shared.js';
 
 interface SnapshotThis extends MatcherThis {
   // Vitest's SnapshotState; its update mode is the (internal) _updateSnapshot field.
@@ -33,6 +33,18 @@ export function configureToMatchHeatmapSnapshot(common: HeatmapSnapshotOptions =
     const update = updateMode(this);
     const r = await compareHeatmapSnapshot(received as never, { snapshotPath, diffPath, update }, { ...common, ...options });
     const shown = (p: string) => relative(process.cwd(), p);
+    const ok = r.status !== 'missing' && r.status !== 'mismatch';
+    record(this, undefined, {
+      matcher: 'toMatchHeatmapSnapshot',
+      method: 'heatmap snapshot',
+      params: { snapshot: shown(snapshotPath), status: r.status, ...common, ...options },
+      metric: 'snapshotDiffPixels',
+      value: r.diffPixels,
+      threshold: { op: '<=', value: options.maxDiffPixels ?? common.maxDiffPixels ?? 0 },
+      n: r.totalPixels,
+      pass: ok,
+      artefacts: [shown(snapshotPath), ...(r.diffPath ? [shown(r.diffPath)] : [])],
+    });
     const pct = ((100 * r.diffPixels) / r.totalPixels).toFixed(2);
     switch (r.status) {
       case 'written':

@@ -4,7 +4,7 @@ import type { Attack } from '../attacks/types.js';
 import { writeImagePng } from '../attribution/heatmap.js';
 import type { Classifier } from '../models/classifier.js';
 import { wilsonInterval } from '../metrics/bootstrap.js';
-import { artefactDir, checkLabels, checkSamples, fmt, join, type MatcherOutcome, type MatcherThis, paramsText } from './shared.js';
+import { artefactDir, checkLabels, checkSamples, fmt, join, type MatcherOutcome, type MatcherThis, paramsText, record, rel } from './shared.js';
 
 export interface ResistAttackOptions {
   /** Pass when robust accuracy (correct after the attack) is at least this. */
@@ -55,6 +55,7 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
       .sort((i, j) => result.l2[i]! - result.l2[j]!)
       .slice(0, options.saveWorst ?? 3);
     let saved = '';
+    const artefacts: string[] = [];
     if (worst.length) {
       const { dir, shown } = artefactDir('worst', this);
       for (const i of worst) {
@@ -67,6 +68,7 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
         try {
           const id = String(samples.ids[i] ?? i).replace(/[^a-zA-Z0-9._-]+/g, '_');
           await writeImagePng(join(dir, `${id}.png`), strip, 4);
+          artefacts.push(rel(join(dir, `${id}.png`)));
         } finally {
           strip.dispose();
         }
@@ -74,6 +76,18 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
       saved = `; ${worst.length} least-perturbed successes saved in ${shown}/ (original | adversarial | perturbation x10)`;
     }
     const cmp = minAccuracy !== undefined ? '>=' : '<=';
+    record(this, model, {
+      matcher: name,
+      method: a.name,
+      params: result.params as Record<string, unknown>,
+      metric: minAccuracy !== undefined ? 'robustAccuracy' : 'successRate',
+      value,
+      interval: { lower: interval.lower, upper: interval.upper, level: 0.95 },
+      threshold: { op: cmp, value: threshold },
+      n: total,
+      pass,
+      artefacts,
+    });
     const describe = () =>
       `${metric} under ${a.name} (${paramsText(result.params as Record<string, unknown>)}) was ${fmt(value)} [95% CI ${fmt(interval.lower)}, ${fmt(interval.upper)}] on n=${total}` +
       `${minAccuracy === undefined ? ` correctly classified of ${n}` : ''}; threshold ${cmp} ${threshold}; clean accuracy ${fmt(correctBefore / n)}${saved}`;

@@ -1,0 +1,74 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { RobustnessRecord } from './record.js';
+
+const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+function img(path: string, root: string): string {
+  const abs = resolve(root, path);
+  if (!existsSync(abs)) return '';
+  return `<figure><img alt="${esc(path)}" src="data:image/png;base64,${readFileSync(abs).toString('base64')}"><figcaption>${esc(path)}</figcaption></figure>`;
+}
+
+const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
+
+/**
+ * A self-contained HTML report (inline CSS, script and images; nothing fetched): a summary per
+ * model, a sortable table of every matcher call, and the saved images.
+ */
+export function renderHtml(records: readonly RobustnessRecord[], meta: { generated: string; root: string }): string {
+  const models = [...new Set(records.map((r) => r.model))].sort();
+  const summary = models
+    .map((m) => {
+      const rs = records.filter((r) => r.model === m);
+      const passed = rs.filter((r) => r.pass).length;
+      const card = rs.find((r) => r.card)?.card as { cleanAccuracy?: { value: number; n: number }; spec?: { arch?: string; width?: number } } | undefined;
+      const acc = card?.cleanAccuracy ? `${(card.cleanAccuracy.value * 100).toFixed(2)}% clean (n=${card.cleanAccuracy.n})` : 'no card';
+      return `<tr><td>${esc(m)}</td><td>${esc(card?.spec?.arch ?? '')}</td><td>${esc(acc)}</td><td class="${passed === rs.length ? 'pass' : 'fail'}">${passed} / ${rs.length}</td></tr>`;
+    })
+    .join('\n');
+  const rows = records
+    .map(
+      (r) =>
+        `<tr class="${r.pass ? 'pass' : 'fail'}"><td>${esc(r.model)}</td><td>${esc(r.spec)}</td><td>${esc(r.test)}</td><td>${esc(r.method)}</td><td>${esc(r.metric)}</td>` +
+        `<td data-v="${r.value}">${fmt(r.value)}</td><td>${r.interval ? `${fmt(r.interval.lower)} – ${fmt(r.interval.upper)}` : ''}</td><td>${esc(r.threshold.op)} ${fmt(r.threshold.value)}</td>` +
+        `<td data-v="${r.n}">${r.n}</td><td>${r.pass ? 'pass' : 'FAIL'}</td><td class="params">${esc(JSON.stringify(r.params))}</td><td>${esc(r.backend)}</td></tr>`,
+    )
+    .join('\n');
+  const figures = records
+    .filter((r) => r.artefacts.length)
+    .map((r) => `<section><h3>${esc(r.model)} · ${esc(r.test)}</h3><div class="figs">${r.artefacts.map((a) => img(a, meta.root)).join('')}</div></section>`)
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Robustness report</title>
+<style>
+body{font:14px system-ui,sans-serif;margin:24px;color:#222}
+table{border-collapse:collapse;margin:12px 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}
+th{background:#f3f3f3;cursor:pointer}tr.fail td,td.fail{background:#fde8e8}tr.pass td:nth-child(10),td.pass{background:#e8f6e8}
+td.params{font:12px monospace;max-width:420px;word-break:break-all}
+.figs{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figure img{image-rendering:pixelated;border:1px solid #ddd}figcaption{font-size:11px;color:#666}
+</style></head><body>
+<h1>Robustness report</h1>
+<p>Generated ${esc(meta.generated)} · ${records.length} checks · ${records.filter((r) => r.pass).length} passed</p>
+<h2>Per model</h2>
+<table id="models"><thead><tr><th>model</th><th>arch</th><th>clean accuracy</th><th>checks passed</th></tr></thead><tbody>
+${summary}
+</tbody></table>
+<h2>Every check</h2>
+<table id="checks" class="sortable"><thead><tr><th>model</th><th>spec</th><th>test</th><th>method</th><th>metric</th><th>value</th><th>95% interval</th><th>threshold</th><th>n</th><th>verdict</th><th>parameters</th><th>backend</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+<h2>Images: worst adversarial examples, heatmap pairs, snapshot diffs</h2>
+${figures || '<p>No images were saved in this run.</p>'}
+<script>
+document.querySelectorAll('table.sortable th').forEach((th, col) => th.addEventListener('click', () => {
+  const body = th.closest('table').tBodies[0];
+  const rows = [...body.rows];
+  const key = (r) => { const c = r.cells[col]; const v = c.dataset.v; return v !== undefined ? Number(v) : c.textContent; };
+  const dir = th.dataset.dir === 'asc' ? -1 : 1; th.dataset.dir = dir === 1 ? 'asc' : 'desc';
+  rows.sort((a, b) => (key(a) > key(b) ? dir : key(a) < key(b) ? -dir : 0)).forEach((r) => body.appendChild(r));
+}));
+</script>
+</body></html>
+`;
+}
