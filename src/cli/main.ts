@@ -7,6 +7,7 @@ interface Command {
 
 export const COMMANDS: Record<string, Command> = {
   data: { summary: 'fetch CIFAR-10 into the cache, or decode an image folder once', load: () => import('./data.js') },
+  eval: { summary: 'clean and robust accuracy of a saved model under an attack, as a table', load: () => import('./eval.js') },
   gate: { summary: 'fail (exit 1) when the last run breached a release threshold', load: () => import('./gate.js') },
   report: { summary: 'rebuild reports/index.html from reports/robustness.json (and screenshot it)', load: () => import('./report.js') },
   models: { summary: 'list trained models and their cards as a table (fixtures/models/README.md)', load: () => import('./models.js') },

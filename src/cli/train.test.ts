@@ -9,3 +9,12 @@ describe('robustness train', () => {
     await expect(main(['train', '--out', '/tmp/x', '--bogus'])).rejects.toThrow(/Unknown option '--bogus'.*robustness train --help/);
   });
 });
+
+describe('robustness eval', () => {
+  it('checks its arguments before loading anything', async () => {
+    await expect(main(['eval'])).rejects.toThrow(/--model is required/);
+    await expect(main(['eval', '--model', 'x', '--eps', '2'])).rejects.toThrow(/--eps must be in \(0, 1\]/);
+    await expect(main(['eval', '--model', 'x', '--attack', 'bim'])).rejects.toThrow(/Unknown attack "bim"/);
+    await expect(main(['eval', '--model', '/nonexistent/model'])).rejects.toThrow(/model.json is missing/);
+  });
+});
