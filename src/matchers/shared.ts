@@ -4,6 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { assertUnitRange, type Samples } from '../data/samples.js';
 import type { Classifier } from '../models/classifier.js';
 import { cardOf } from '../models/io.js';
+import { writeImagePng } from '../attribution/heatmap.js';
 import { recordResult, type RobustnessRecord } from '../report/record.js';
 
 /** The `this` Vitest gives a matcher (the parts used here). */
@@ -93,4 +94,24 @@ export function record(ctx: MatcherThis, model: unknown, r: Omit<RobustnessRecor
 /** A path relative to the project root, for records and messages. */
 export function rel(path: string): string {
   return relative(process.cwd(), path);
+}
+
+/**
+ * Saves one image panel per chosen sample as reports/<kind>/<test>/<sample id>.png (scaled x4),
+ * disposing each panel; returns the folder as shown in messages and the files for the record.
+ */
+export async function savePanels(ctx: MatcherThis, kind: string, indices: readonly number[], ids: readonly string[], panel: (i: number) => tf.Tensor3D): Promise<{ shown: string; artefacts: string[] }> {
+  const { dir, shown } = artefactDir(kind, ctx);
+  const artefacts: string[] = [];
+  for (const i of indices) {
+    const image = tf.tidy(() => panel(i));
+    try {
+      const file = join(dir, `${String(ids[i] ?? i).replace(/[^a-zA-Z0-9._-]+/g, '_')}.png`);
+      await writeImagePng(file, image, 4);
+      artefacts.push(rel(file));
+    } finally {
+      image.dispose();
+    }
+  }
+  return { shown, artefacts };
 }

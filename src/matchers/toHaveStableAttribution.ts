@@ -1,13 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { gradcam } from '../attribution/gradcam.js';
-import { imageToPng } from '../attribution/heatmap.js';
 import { occlusion } from '../attribution/occlusion.js';
 import { gaussianBlur } from '../data/blur.js';
-import { writeFileAtomic } from '../data/atomic.js';
 import type { Classifier } from '../models/classifier.js';
 import { bootstrapCI } from '../metrics/bootstrap.js';
 import { ssd } from '../metrics/ssd.js';
-import { artefactDir, checkLabels, checkSamples, fmt, join, type MatcherOutcome, type MatcherThis, record, rel } from './shared.js';
+import { checkLabels, checkSamples, fmt, type MatcherOutcome, type MatcherThis, record, savePanels } from './shared.js';
 
 /** Grad-CAM: the blur sigma applied to the images. Occlusion: the patch-size change. */
 export type AttributionChange = number | { from: number; to: number; stride?: number };
@@ -63,23 +61,14 @@ export async function toHaveStableAttribution(this: MatcherThis, received: unkno
     const order = Array.from(values.keys()).sort((i, j) => values[j]! - values[i]!);
     const worst = order.slice(0, options.saveWorst ?? 3);
     let saved = '';
-    const artefacts: string[] = [];
+    let artefacts: string[] = [];
     if (worst.length) {
-      const { dir, shown } = artefactDir('attribution', this);
-      for (const i of worst) {
-        const panel = tf.tidy(() => {
-          const img = samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]);
-          const gray = (m: tf.Tensor3D) => m.slice([i, 0, 0], [1, -1, -1]).squeeze([0]).expandDims(2).tile([1, 1, 3]);
-          return tf.concat([img, gray(a), gray(b)], 1);
-        });
-        try {
-          const id = String(samples.ids[i] ?? i).replace(/[^a-zA-Z0-9._-]+/g, '_');
-          writeFileAtomic(join(dir, `${id}.png`), await imageToPng(panel, 4));
-          artefacts.push(rel(join(dir, `${id}.png`)));
-        } finally {
-          panel.dispose();
-        }
-      }
+      const gray = (m: tf.Tensor3D, i: number) => m.slice([i, 0, 0], [1, -1, -1]).squeeze([0]).expandDims(2).tile([1, 1, 3]);
+      const out = await savePanels(this, 'attribution', worst, samples.ids, (i) =>
+        tf.concat([samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]), gray(a, i), gray(b, i)], 1) as tf.Tensor3D,
+      );
+      artefacts = out.artefacts;
+      const shown = out.shown;
       saved = `; least stable: ${worst.map((i) => `${samples.ids[i]} (${fmt(values[i]!, 2)})`).join(', ')}, saved as image | map | changed map in ${shown}/`;
     }
     record(this, model, {

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { getAttack } from '../attacks/registry.js';
 import type { Attack } from '../attacks/types.js';
-import { writeImagePng } from '../attribution/heatmap.js';
 import type { Classifier } from '../models/classifier.js';
 import { wilsonInterval } from '../metrics/bootstrap.js';
-import { artefactDir, checkLabels, checkSamples, fmt, join, type MatcherOutcome, type MatcherThis, paramsText, record, rel } from './shared.js';
+import { checkLabels, checkSamples, fmt, type MatcherOutcome, type MatcherThis, paramsText, record, savePanels } from './shared.js';
 
 export interface ResistAttackOptions {
   /** Pass when robust accuracy (correct after the attack) is at least this. */
@@ -55,24 +54,15 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
       .sort((i, j) => result.l2[i]! - result.l2[j]!)
       .slice(0, options.saveWorst ?? 3);
     let saved = '';
-    const artefacts: string[] = [];
+    let artefacts: string[] = [];
     if (worst.length) {
-      const { dir, shown } = artefactDir('worst', this);
-      for (const i of worst) {
-        const strip = tf.tidy(() => {
-          const x = samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]);
-          const adv = result.adversarial.slice([i, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]);
-          const pert = adv.sub(x).mul(10).add(0.5).clipByValue(0, 1);
-          return tf.concat([x, adv, pert], 1);
-        });
-        try {
-          const id = String(samples.ids[i] ?? i).replace(/[^a-zA-Z0-9._-]+/g, '_');
-          await writeImagePng(join(dir, `${id}.png`), strip, 4);
-          artefacts.push(rel(join(dir, `${id}.png`)));
-        } finally {
-          strip.dispose();
-        }
-      }
+      const out = await savePanels(this, 'worst', worst, samples.ids, (i) => {
+        const x = samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]);
+        const adv = result.adversarial.slice([i, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]);
+        return tf.concat([x, adv, adv.sub(x).mul(10).add(0.5).clipByValue(0, 1)], 1) as tf.Tensor3D;
+      });
+      artefacts = out.artefacts;
+      const shown = out.shown;
       saved = `; ${worst.length} least-perturbed successes saved in ${shown}/ (original | adversarial | perturbation x10)`;
     }
     const cmp = minAccuracy !== undefined ? '>=' : '<=';
