@@ -1,6 +1,7 @@
 // Throughput of the attacks and attributions on a CIFAR ResNet-20-shaped model (random weights,
 // built here with plain tf.layers until src/models has a ResNet builder), on the backend the
 // project picks (wasm with the fast conv-gradient kernels here). Writes bench/attacks-results.md.
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -9,6 +10,7 @@ import { attacks } from '../src/attacks/index.js';
 import { gradcam, occlusion } from '../src/attribution/index.js';
 import { initBackend } from '../src/backend/index.js';
 import { writeFileAtomic } from '../src/data/atomic.js';
+import { writeResultsSection } from './results.js';
 import { resolveClassifier } from '../src/models/classifier.js';
 
 const OUT = fileURLToPath(new URL('./attacks-results.md', import.meta.url));
@@ -186,6 +188,8 @@ layers unfused under a gradient; the stock row shows what plain \`model.apply\` 
 ${Object.values(extra).join('\n\n')}
 `;
   writeFileAtomic(OUT, text);
+  // The same text as a section of bench/RESULTS.md, which gathers every bench.
+  writeResultsSection('attacks', readFileSync(OUT, 'utf8'));
   tf.dispose([x, y]);
   model.dispose();
 });

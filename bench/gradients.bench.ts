@@ -1,12 +1,14 @@
 // Forward pass, one Adam training step and one input gradient of the small CNN of DESIGN.md, per
 // batch, on wasm with this project's gradient kernels, on stock wasm, and on the stock cpu
 // backend. Writes bench/gradients-results.md (the lead merges it into bench/RESULTS.md).
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, bench, describe } from 'vitest';
 import { initBackend, installFastKernels, uninstallFastKernels } from '../src/backend/index.js';
 import { writeFileAtomic } from '../src/data/atomic.js';
+import { writeResultsSection } from './results.js';
 import { Recorder, machineLine } from './results.js';
 import { inputGradient, smallCnn, trainStep } from './smallCnn.js';
 
@@ -134,6 +136,8 @@ Stock wasm cannot train at all (it has no Conv2DBackpropFilter kernel); its inpu
 through its slow Conv2DBackpropInput.
 `,
   );
+  // The same text as a section of bench/RESULTS.md, which gathers every bench.
+  writeResultsSection('gradients', readFileSync(OUT, 'utf8'));
   if (state) {
     tf.dispose([state.x, state.y]);
     state.model.dispose();
