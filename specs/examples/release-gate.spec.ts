@@ -2,7 +2,7 @@
 // fixed, class-stratified set of test images, and assert robustness properties with thresholds
 // the team has agreed on. A failing assertion fails `npx vitest specs`, and so the CI job.
 import { afterAll, describe, expect, it } from 'vitest';
-import { cifar10, gradcam, loadModel } from 'vitest-robustness';
+import { cifar10, gradcam, loadModel, perturbations } from 'vitest-robustness';
 
 const model = await loadModel('fixtures/models/cnn1-act0');
 const samples = await cifar10.test({ count: 200, seed: 1 });
@@ -42,5 +42,13 @@ describe('cnn1-act0 release gate (the Fig. 1 single-layer CNN, no activity penal
       map.dispose();
       first.dispose();
     }
+  });
+
+  // A property over images x perturbations: fast-check searches for a flip and, when it finds
+  // one, shrinks it to the smallest. A 60%-accurate CNN is not invariant to a gray patch of up
+  // to 16x16 pixels, and the gate says so (the failure message of the positive form names the
+  // smallest patch, the image and the seed to replay it).
+  it('changes its mind when a large gray patch covers the object', async () => {
+    await expect(few).not.toBeInvariantTo(model, perturbations.occlude(16), { numRuns: 100, seed: 1 });
   });
 });
