@@ -103,9 +103,11 @@ describe('toHaveStableAttribution and toHaveAverageDensityBelow', () => {
 
   it('average density: pass, .not and the layer in the message', async () => {
     const model = convModel();
+    const before = tf.memory().numTensors;
     await expect(model).toHaveAverageDensityBelow(samples, 1, { layer: 'features' });
     await expect(expect(model).toHaveAverageDensityBelow(samples, 0.0001, { layer: 'features' })).rejects.toThrow(/average density of layer 'features' \(256 units\) was 0\.\d+/);
     await expect(model).not.toHaveAverageDensityBelow(samples, 0.0001, { layer: 'features' });
+    expect(tf.memory().numTensors).toBe(before);
     await expect(expect(samples).toHaveAverageDensityBelow(samples, 0.5)).rejects.toThrow(/must receive a tf.LayersModel/);
     model.dispose();
   });

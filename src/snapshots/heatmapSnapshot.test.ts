@@ -53,7 +53,9 @@ describe('toMatchHeatmapSnapshot', () => {
     // Seed the snapshot directly, so the test behaves the same in CI, where the matcher may not write.
     const map = ramp();
     await compareHeatmapSnapshot(map, { snapshotPath: join(snapDir, 'ramp.png'), diffPath: join(root, 'x.png'), update: 'new' });
+    const before = tf.memory().numTensors;
     await expect(map).toMatchHeatmapSnapshot('ramp');
+    expect(tf.memory().numTensors).toBe(before);
     const moved = ramp(0.3);
     await expect(expect(moved).toMatchHeatmapSnapshot('ramp')).rejects.toThrow(
       /heatmap differs from snapshots\/src\/snapshots\/heatmapSnapshot\.test\.ts\/ramp\.png: \d+ of 64 pixels \([\d.]+%\) differ, allowed 0 pixels\. Expected \| actual \| diff: reports\/diffs\/.*ramp\.png/,
