@@ -8,3 +8,5 @@ export * from './attribution/index.js';
 export * from './metrics/index.js';
 export * from './arbitraries/index.js';
 export * from './snapshots/index.js';
+export * from './matchers/index.js';
+export * from './report/index.js';

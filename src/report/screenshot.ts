@@ -21,7 +21,12 @@ export interface PageCheck {
 export async function screenshotReport(htmlPath: string, pngPath: string, options: { fullPage?: boolean } = {}): Promise<PageCheck> {
   const executablePath = chromiumPath();
   if (!executablePath) throw new Error('No Chromium found for the report screenshot. Install it (Debian: apt-get install chromium) or set CHROMIUM_PATH.');
-  const { chromium } = await import('playwright-core');
+  let chromium: typeof import('playwright-core').chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch {
+    throw new Error('Report screenshots need playwright-core (it drives the system Chromium and downloads no browser): npm install -D playwright-core.');
+  }
   const browser = await chromium.launch({
     executablePath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
