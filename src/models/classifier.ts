@@ -277,10 +277,19 @@ export async function resolveClassifier(model: Classifier, options: ClassifierOp
  */
 export async function predictClasses(model: Classifier | ResolvedClassifier, x: tf.Tensor4D, options: ClassifierOptions = {}): Promise<Int32Array> {
   const clf = 'logits' in model && 'numClasses' in model ? model : await resolveClassifier(model, options, x);
-  const arg = tf.tidy(() => clf.logits(x).argMax(1));
-  try {
-    return new Int32Array(await arg.data());
-  } finally {
-    arg.dispose();
+  // In chunks: a whole test set at once would hold every layer's activations for every image.
+  const n = x.shape[0];
+  const out = new Int32Array(n);
+  for (let start = 0; start < n; start += PREDICT_CHUNK) {
+    const size = Math.min(PREDICT_CHUNK, n - start);
+    const arg = tf.tidy(() => clf.logits(size === n ? x : x.slice([start, 0, 0, 0], [size, -1, -1, -1])).argMax(1));
+    try {
+      out.set(await arg.data(), start);
+    } finally {
+      arg.dispose();
+    }
   }
+  return out;
 }
+
+const PREDICT_CHUNK = 256;
