@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ConvGeometry } from './geometry.js';
+import { type ConvGeometry, fullCorrelationPads, padFilterToStride, phaseInput } from './geometry.js';
 
 /**
  * dx of a conv2d (NHWC, dilation 1) as ONE forward convolution, so it runs at forward speed.
@@ -18,32 +18,15 @@ export function conv2dBackpropInputFast(dy: tf.Tensor4D, filter: tf.Tensor4D, g:
     const { strideHeight: s, strideWidth: sw } = g;
     if (s !== sw) throw new Error('conv2dBackpropInputFast: unequal strides need the stock kernel');
     const [fh, fw, c, o] = filter.shape;
-    const kh = Math.ceil(fh / s);
-    const kw = Math.ceil(fw / s);
-    let w: tf.Tensor = filter;
-    if (kh * s !== fh || kw * s !== fw) w = tf.pad(w, [[0, kh * s - fh], [0, kw * s - fw], [0, 0], [0, 0]]);
+    const { w: padded, kh, kw } = padFilterToStride(filter, s);
     // [kh, s, kw, s, C, O]: tap di = k*s + r; reverse k (correlation of a full conv), then put
     // the phase (r_h, r_w) and C on the output-channel axis, in depthToSpace's order.
-    w = w.reshape([kh, s, kw, s, c, o]).reverse([0, 2]).transpose([0, 2, 5, 1, 3, 4]).reshape([kh, kw, o, s * s * c]);
+    const w = padded.reshape([kh, s, kw, s, c, o]).reverse([0, 2]).transpose([0, 2, 5, 1, 3, 4]).reshape([kh, kw, o, s * s * c]) as tf.Tensor4D;
 
-    if (s === 1) {
-      // Stride 1: a plain full correlation whose padding lands exactly on the input extent.
-      const top = fh - 1 - g.padTop;
-      const left = fw - 1 - g.padLeft;
-      const bottom = g.inHeight - g.outHeight - top + fh - 1;
-      const right = g.inWidth - g.outWidth - left + fw - 1;
-      if (top >= 0 && left >= 0 && bottom >= 0 && right >= 0) {
-        return tf.conv2d(dy, w as tf.Tensor4D, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
-      }
-    }
-    const qh = Math.floor((g.inHeight - 1 + g.padTop) / s) + 1;
-    const qw = Math.floor((g.inWidth - 1 + g.padLeft) / s) + 1;
-    let d: tf.Tensor4D = dy;
-    // Rows of dy past qh feed no input pixel.
-    if (qh < g.outHeight || qw < g.outWidth) d = d.slice([0, 0, 0, 0], [-1, Math.min(qh, g.outHeight), Math.min(qw, g.outWidth), -1]);
-    const padBottom = Math.max(0, qh - g.outHeight);
-    const padRight = Math.max(0, qw - g.outWidth);
-    let z = tf.conv2d(d, w as tf.Tensor4D, 1, [[0, 0], [kh - 1, padBottom], [kw - 1, padRight], [0, 0]]);
+    const full = s === 1 ? fullCorrelationPads(g, fh, fw) : undefined;
+    if (full) return tf.conv2d(dy, w, 1, full);
+    const { d, pads } = phaseInput(dy, g, kh, kw);
+    let z = tf.conv2d(d, w, 1, pads);
     if (s > 1) z = tf.depthToSpace(z, s);
     if (g.padTop === 0 && g.padLeft === 0 && z.shape[1] === g.inHeight && z.shape[2] === g.inWidth) return z;
     return z.slice([0, g.padTop, g.padLeft, 0], [-1, g.inHeight, g.inWidth, c]);

@@ -52,3 +52,39 @@ export function convGeometry(
     padLeft: info.padInfo.left,
   };
 }
+
+type Pads4 = [[number, number], [number, number], [number, number], [number, number]];
+
+/**
+ * For stride 1: the padding of dy that makes a full correlation with the reversed filter land
+ * exactly on the input's extent (no slice afterwards), or undefined when a side would be negative.
+ */
+export function fullCorrelationPads(g: ConvGeometry, fh: number, fw: number): Pads4 | undefined {
+  const top = fh - 1 - g.padTop;
+  const left = fw - 1 - g.padLeft;
+  const bottom = g.inHeight - g.outHeight - top + fh - 1;
+  const right = g.inWidth - g.outWidth - left + fw - 1;
+  return top >= 0 && left >= 0 && bottom >= 0 && right >= 0 ? [[0, 0], [top, bottom], [left, right], [0, 0]] : undefined;
+}
+
+/**
+ * The phase-split input: each phase output row q maps to padded input row q*s + r, so qh rows
+ * cover the input; dy rows past qh feed no input pixel and are cut, and missing ones are padded
+ * (after the kh-1 rows of a full correlation on top).
+ */
+export function phaseInput(dy: tf.Tensor4D, g: ConvGeometry, kh: number, kw: number): { d: tf.Tensor4D; qh: number; qw: number; pads: Pads4 } {
+  const s = g.strideHeight;
+  const qh = Math.floor((g.inHeight - 1 + g.padTop) / s) + 1;
+  const qw = Math.floor((g.inWidth - 1 + g.padLeft) / s) + 1;
+  const d = qh < g.outHeight || qw < g.outWidth ? dy.slice([0, 0, 0, 0], [-1, Math.min(qh, g.outHeight), Math.min(qw, g.outWidth), -1]) : dy;
+  return { d, qh, qw, pads: [[0, 0], [kh - 1, Math.max(0, qh - g.outHeight)], [kw - 1, Math.max(0, qw - g.outWidth)], [0, 0]] };
+}
+
+/** A filter [fh, fw, ...] zero-padded to whole multiples of the stride, so it splits into s*s phases. */
+export function padFilterToStride(filter: tf.Tensor4D, s: number): { w: tf.Tensor4D; kh: number; kw: number } {
+  const [fh, fw] = filter.shape;
+  const kh = Math.ceil(fh / s);
+  const kw = Math.ceil(fw / s);
+  const w = kh * s !== fh || kw * s !== fw ? tf.pad(filter, [[0, kh * s - fh], [0, kw * s - fw], [0, 0], [0, 0]]) : filter;
+  return { w, kh, kw };
+}
