@@ -74,6 +74,12 @@ describe('targeted PGD', () => {
         const wt = tf.randomNormal([D, 3], 0, 1, 'float32', seed);
         const w = (await wt.array()) as number[][];
         wt.dispose();
+        // Random weights need not let every class be reached inside the ball (a class can be
+        // dominated everywhere). Keep the cases with a witness: the corner pushed toward the
+        // target against both other classes scores the target highest.
+        const corner = w.map((row) => 0.5 + 0.45 * Math.sign(2 * row[target]! - row.reduce((a, b) => a + b, 0) + row[target]!));
+        const score = (k: number) => corner.reduce((a, v, i) => a + v * w[i]![k]!, 0);
+        fc.pre([0, 1, 2].every((k) => k === target || score(target) > score(k)));
         const model = dense(w, [0, 0, 0], false);
         const x = tf.fill([3, ...SHAPE], 0.5) as tf.Tensor4D;
         const y = tf.tensor1d([0, 1, 2], 'int32');
