@@ -6,6 +6,7 @@ interface Command {
 }
 
 export const COMMANDS: Record<string, Command> = {
+  'adv-train': { summary: 'adversarial training: retrain a copy of a model on adversarial images made from it', load: () => import('./advtrain.js') },
   data: { summary: 'fetch CIFAR-10 into the cache, or decode an image folder once', load: () => import('./data.js') },
   eval: { summary: 'clean and robust accuracy of a saved model under an attack, as a table', load: () => import('./eval.js') },
   gate: { summary: 'fail (exit 1) when the last run breached a release threshold', load: () => import('./gate.js') },
@@ -15,7 +16,7 @@ export const COMMANDS: Record<string, Command> = {
 };
 
 function help(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);
   return ['usage: robustness <command> [options]', '', 'commands:', ...lines, '', 'robustness <command> --help for its options.'].join('\n');
 }
 

@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../backend/select.js';
 import { cifar10Dataset, locateCifar10 } from '../data/cifar10.js';
+import type { ImageDataset } from '../data/dataset.js';
 import { ARCHS, buildModel, resolveModelSpec, type Arch } from '../models/build.js';
 import { loadModel, readCard, saveModel } from '../models/io.js';
 import { REGULARIZER_NAMES, regularizerSpec, type RegularizerName } from '../models/regularizers.js';
@@ -31,6 +32,16 @@ export const usage = `usage: robustness train --arch ARCH --out DIR [options]
   --out DIR         model folder: model.json, weights.bin, card.json, history.json, updated every epoch
 
 Ctrl-C stops after the current batch and keeps the last completed epoch in --out.`;
+
+/**
+ * The CIFAR-10 training split as every training command uses it: `valCount` class-stratified
+ * images held out for validation curves (always the same ones, seed 12345), the rest to train on.
+ */
+export function trainingSplit(valCount: number): { validation: ImageDataset | undefined; rest: ImageDataset } {
+  const all = cifar10Dataset('train');
+  const order = all.stratifiedIndices({ seed: 12345 });
+  return { validation: valCount > 0 ? all.subset(order.subarray(0, valCount)) : undefined, rest: all.subset(order.subarray(valCount)) };
+}
 
 export async function run(args: string[]): Promise<number> {
   let v;
@@ -96,10 +107,7 @@ export async function run(args: string[]): Promise<number> {
   const activityL1 = existing?.activityL1 ?? (lambda !== undefined && lambda > 0 ? { layer: v['activity-layer'] ?? 'hidden', lambda } : null);
 
   const source = locateCifar10();
-  const all = cifar10Dataset('train');
-  const order = all.stratifiedIndices({ seed: 12345 });
-  const validation = valCount > 0 ? all.subset(order.subarray(0, valCount)) : undefined;
-  const rest = all.subset(order.subarray(valCount));
+  const { validation, rest } = trainingSplit(valCount);
   const trainSet = trainCount ? rest.subset(rest.stratifiedIndices({ count: trainCount, seed })) : rest;
 
   const model = v.resume && existing ? await loadModel(v.out) : buildModel(spec);

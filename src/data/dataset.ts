@@ -107,6 +107,36 @@ export class ImageDataset {
     });
   }
 
+  /**
+   * One dataset holding the images of all `parts` in order (bytes copied). The parts must agree
+   * on image size and class names.
+   * @example const augmented = ImageDataset.concat([clean, adversarial]);
+   */
+  static concat(parts: readonly ImageDataset[]): ImageDataset {
+    const first = parts[0];
+    if (!first) throw new Error('ImageDataset.concat needs at least one dataset.');
+    for (const p of parts) {
+      if (p.height !== first.height || p.width !== first.width || p.channels !== first.channels) {
+        throw new Error(`ImageDataset.concat: images of ${p.height}x${p.width}x${p.channels} cannot join images of ${first.height}x${first.width}x${first.channels}; resize one set first.`);
+      }
+      if (p.classNames.length !== first.classNames.length || p.classNames.some((c, i) => c !== first.classNames[i])) {
+        throw new Error(`ImageDataset.concat: class names differ (${p.classNames.join(', ')} vs ${first.classNames.join(', ')}); the labels would mean different classes.`);
+      }
+    }
+    const size = parts.reduce((n, p) => n + p.size, 0);
+    const pixels = new Uint8Array(size * first.height * first.width * first.channels);
+    const labels = new Int32Array(size);
+    const ids: string[] = [];
+    let at = 0;
+    for (const p of parts) {
+      pixels.set(p.pixels, at * first.height * first.width * first.channels);
+      labels.set(p.labels, at);
+      ids.push(...p.ids);
+      at += p.size;
+    }
+    return new ImageDataset(pixels, labels, ids, first.classNames, first.height, first.width, first.channels);
+  }
+
   /** A new dataset holding only the given images (shares no tensors; copies bytes). */
   subset(indices: ArrayLike<number>): ImageDataset {
     const per = this.height * this.width * this.channels;

@@ -5,3 +5,5 @@ export { augmentedBatch } from './augment.js';
 export type { AugmentOptions } from './augment.js';
 export { learningRateAt, SCHEDULES } from './schedule.js';
 export type { ScheduleName } from './schedule.js';
+export { adversarialSet, adversarialTraining, PAPER_ATTACKS } from './adversarial.js';
+export type { AdversarialAttackSpec, AdversarialSet, AdversarialSetOptions, AdversarialSetStats, AdversarialTrainingOptions, AdversarialTrainingResult } from './adversarial.js';

@@ -16,6 +16,8 @@ export async function serializeOptimizer(opt: tf.Optimizer): Promise<{ json: str
     specs.push({ name, shape: tensor.shape, dtype: tensor.dtype });
     parts.push(new Uint8Array(Float32Array.from(data as ArrayLike<number>).buffer));
   }
+  // getWeights makes a fresh scalar for the iteration count; the moments are the optimizer's own.
+  for (const { name, tensor } of named) if (name === 'iter') tensor.dispose();
   return { json: JSON.stringify({ className: opt.getClassName(), weights: specs }), bin: Buffer.concat(parts) };
 }
 
@@ -28,8 +30,13 @@ export async function restoreOptimizer(opt: tf.Optimizer, json: string, bin: Uin
     const n = s.shape.reduce((a, b) => a * b, 1);
     const t = tf.tensor(floats.subarray(off, off + n), s.shape, 'float32');
     off += n;
-    return { name: s.name, tensor: s.dtype === 'float32' ? t : t.cast(s.dtype) };
+    if (s.dtype === 'float32') return { name: s.name, tensor: t };
+    const cast = t.cast(s.dtype);
+    t.dispose();
+    return { name: s.name, tensor: cast };
   });
   if (off !== floats.length) throw new Error(`optimizer.bin holds ${floats.length} values but optimizer.json describes ${off}; the checkpoint is damaged.`);
   await opt.setWeights(named);
+  // setWeights makes variables of its own from these (sharing data, counted), so ours can go.
+  tf.dispose(named.map((w) => w.tensor));
 }

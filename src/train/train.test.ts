@@ -42,6 +42,18 @@ describe('train', () => {
     await expect(train(tiny(), data, { epochs: 1, progress: false, activityL1: { layer: 'nope', lambda: 1 } })).rejects.toThrow(/names layer 'nope'.*Its layers: image, hidden/);
   });
 
+  it('leaves no tensors behind, checkpointing and resuming included', async () => {
+    const model = tiny();
+    const data = bandsDataset({ count: 32, seed: 6 });
+    const out = join(root, 'leak');
+    await train(model, data, { epochs: 1, batchSize: 16, progress: false, out });
+    const before = tf.memory().numTensors;
+    await train(model, data, { epochs: 2, batchSize: 16, progress: false, out, resume: true });
+    await train(model, data, { epochs: 2, batchSize: 16, progress: false, out: join(root, 'leak2') });
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
   it('saves every epoch, resumes from the last one with the optimizer state, and matches an uninterrupted run', async () => {
     const data = bandsDataset({ count: 48, seed: 4 });
     const out = join(root, 'resume');
