@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { PaperClaim } from './paper.js';
+import { renderPaperHtml } from './paperHtml.js';
 import type { RobustnessRecord } from './record.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -14,9 +16,11 @@ const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
 
 /**
  * A self-contained HTML report (inline CSS, script and images; nothing fetched): a summary per
- * model, a sortable table of every matcher call, and the saved images.
+ * model, a sortable table of every matcher call, the saved images, and, when paper claims are
+ * given, the paper reproduction section.
  */
-export function renderHtml(records: readonly RobustnessRecord[], meta: { generated: string; root: string }): string {
+export function renderHtml(records: readonly RobustnessRecord[], meta: { generated: string; root: string; paper?: readonly PaperClaim[] }): string {
+  const paper = renderPaperHtml(meta.paper ?? [], meta.root);
   const models = [...new Set(records.map((r) => r.model))].sort();
   const summary = models
     .map((m) => {
@@ -46,11 +50,12 @@ body{font:14px system-ui,sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse;margin:12px 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}
 th{background:#f3f3f3;cursor:pointer}tr.fail td,td.fail{background:#fde8e8}tr.pass td:nth-child(10),td.pass{background:#e8f6e8}
 td.params{font:12px monospace;max-width:420px;word-break:break-all}
+td.partly,span.partly{background:#fff4d6}span.pass{background:#e8f6e8}span.fail{background:#fde8e8}p.setup,p.measured{font-size:12px;color:#555}figure img.paper{image-rendering:auto;max-width:100%}
 .figs{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figure img{image-rendering:pixelated;border:1px solid #ddd}figcaption{font-size:11px;color:#666}
 </style></head><body>
 <h1>Robustness report</h1>
-<p>Generated ${esc(meta.generated)} · ${records.length} checks · ${records.filter((r) => r.pass).length} passed</p>
-<h2>Per model</h2>
+<p>Generated ${esc(meta.generated)} · ${records.length} checks · ${records.filter((r) => r.pass).length} passed${paper ? ' · <a href="#paper">paper reproduction</a>' : ''}</p>
+${records.length === 0 ? '<p>No robustness matcher checks were recorded in this run.</p>' : ''}<h2>Per model</h2>
 <table id="models"><thead><tr><th>model</th><th>arch</th><th>clean accuracy</th><th>checks passed</th></tr></thead><tbody>
 ${summary}
 </tbody></table>
@@ -60,6 +65,7 @@ ${rows}
 </tbody></table>
 <h2>Images: worst adversarial examples, heatmap pairs, snapshot diffs</h2>
 ${figures || '<p>No images were saved in this run.</p>'}
+${paper}
 <script>
 document.querySelectorAll('table.sortable th').forEach((th, col) => th.addEventListener('click', () => {
   const body = th.closest('table').tBodies[0];

@@ -6,3 +6,7 @@ export { writeReport } from './write.js';
 export { checkGate, parseThresholds, GATE_METRICS } from './gate.js';
 export type { GateRule, GateBreach } from './gate.js';
 export { screenshotReport, chromiumPath } from './screenshot.js';
+export { writeHtmlReport } from './write.js';
+export { writeClaim, readClaims, writePaperReport, validateClaim, renderPaperMarkdown, readFixtureFacts, claimsWrittenSince, paperDir, PAPER_CLAIM_IDS, PAPER_CLAIM_SOURCES, PAPER_VERDICTS } from './paper.js';
+export type { PaperClaim, PaperClaimId, FixtureFacts } from './paper.js';
+export { renderPaperHtml, markdownToHtml } from './paperHtml.js';
