@@ -8,9 +8,10 @@
 //   density beyond its 95% interval, and lambda 1e-4 must be below lambda 0 with disjoint intervals;
 // - accuracy: on all 5,000 test images, every lambda > 0 model must not be worse than the base
 //   model: the upper end of its 95% Wilson interval at least the base model's lower end.
+// The claim file (reports/paper/fig1.claim.json) takes its verdict from the same comparisons.
 import { mkdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { accuracy, averageDensity, bootstrapCI, cifar10, loadModel, predictClasses, wilsonInterval, writeFileAtomic } from 'vitest-robustness';
+import { accuracy, averageDensity, bootstrapCI, cifar10, loadModel, predictClasses, readCard, wilsonInterval, writeClaim, writeFileAtomic } from 'vitest-robustness';
 
 const LAMBDAS = ['0', '1e-7', '1e-6', '1e-5', '1e-4'] as const;
 const models = await Promise.all(LAMBDAS.map((l) => loadModel(`fixtures/models/cnn1-act${l}`)));
@@ -60,7 +61,56 @@ mkdirSync('reports/paper', { recursive: true });
 writeFileAtomic('reports/paper/fig1.svg', figure());
 writeFileAtomic('reports/paper/fig1.json', `${JSON.stringify(rows, null, 2)}\n`);
 
-const fmt = (r: Row) => `lambda ${r.lambda}: density ${r.density.toFixed(4)} [${r.densityCI.map((v) => v.toFixed(4)).join(', ')}], accuracy ${(100 * r.acc).toFixed(2)}%`;
+// The two comparisons, written once: the tests assert that each list is empty, and the verdict in
+// the claim file is computed from the same lists, so the hard-coded it / it.fails below and the
+// written verdict cannot disagree without this spec failing.
+const dens = (r: Row) => `lambda ${r.lambda} (${r.density.toFixed(3)} [${r.densityCI.map((v) => v.toFixed(3)).join(', ')}])`;
+const acc = (r: Row) => `lambda ${r.lambda} (${(100 * r.acc).toFixed(1)}% [${r.accCI.map((v) => (100 * v).toFixed(1)).join(', ')}])`;
+const densityFailures: string[] = [];
+for (let i = 1; i < rows.length; i++) {
+  if (!(rows[i]!.densityCI[0] <= rows[i - 1]!.densityCI[1])) densityFailures.push(`${dens(rows[i]!)} is denser than ${dens(rows[i - 1]!)}`);
+}
+if (!(rows[rows.length - 1]!.densityCI[1] < rows[0]!.densityCI[0])) densityFailures.push(`${dens(rows[rows.length - 1]!)} is not below ${dens(rows[0]!)}`);
+const accuracyFailures = rows.slice(1).flatMap((r) => (r.accCI[1] >= rows[0]!.accCI[0] ? [] : [`${acc(r)} is worse than ${acc(rows[0]!)}`]));
+
+const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+const interval = (ci: [number, number], f: (v: number) => string) => `[${f(ci[0])}, ${f(ci[1])}]`;
+const d4 = (v: number) => v.toFixed(4);
+const holds = [densityFailures.length === 0, accuracyFailures.length === 0];
+const base = rows[0]!;
+const last = rows[rows.length - 1]!;
+const card = readCard('fixtures/models/cnn1-act0');
+const accs = rows.slice(1).map((r) => r.acc);
+writeClaim({
+  id: 'fig1',
+  title: 'Fig. 1: average density',
+  claim: 'An L1 penalty on the activations of a single-layer CNN lowers its average density: "the regularization encourages the Average Density to decrease, but the accuracy of the less dense models are just as accurate, if not better."',
+  verdict: holds.every(Boolean) ? 'reproduced' : holds.some(Boolean) ? 'partly reproduced' : 'not reproduced',
+  summary:
+    `Density ${base.density.toFixed(3)} at lambda 0 to ${last.density.toFixed(3)} at ${last.lambda}, ${densityFailures.length === 0 ? 'falling at every step' : 'but not falling at every step'}; ` +
+    `accuracy ${pct(Math.min(...accs))}-${pct(Math.max(...accs))} against ${pct(base.acc)} without the penalty, ${accuracyFailures.length === 0 ? 'none worse' : 'some worse'}. ` +
+    (densityFailures.length === 0 ? 'Every step up in lambda kept the density at or below the step before, within the 95% intervals' : `Density steps that break the claim: ${densityFailures.join('; ')}`) +
+    (accuracyFailures.length === 0 ? '; no penalized model has an accuracy interval entirely below the base model\'s.' : `; accuracy below the base model beyond the intervals: ${accuracyFailures.join('; ')}.`),
+  why: holds.every(Boolean)
+    ? undefined
+    : [
+        densityFailures.length ? 'Where a step in lambda does not lower the density, we think the penalty is too small to act within the few epochs our CPU budget allows (5, from the same seed), so training noise decides the density at that step; the paper does not state its epochs.' : '',
+        accuracyFailures.length ? 'Where a penalized model is less accurate, we think our short training has not let it recover the accuracy the penalty costs early on.' : '',
+      ]
+        .filter(Boolean)
+        .join(' '),
+  setup:
+    `The single-layer CNN (50 filters of 5x5, 39,200 hidden units), one model per lambda in {${LAMBDAS.join(', ')}}, trained ${card?.training.epochs ?? '?'} epochs (batch ${card?.training.batchSize ?? '?'}, ${card?.training.optimizer ?? '?'}, seed ${card?.training.seed ?? '?'}) on ${card?.training.trainImages ?? '?'} images of ${card?.data.caveat ?? 'CIFAR-10'}. ` +
+    `Average density (fraction of hidden units active) over ${densityImages.size} test images (seed 1) with 95% percentile bootstrap intervals (2,000 resamples, seed 1); accuracy on all ${testImages.size} test images with 95% Wilson intervals. ` +
+    'Decided before measuring: each step up in lambda must not raise the density beyond its interval and lambda 1e-4 must lie below lambda 0 with disjoint intervals; no penalized model may have an accuracy interval entirely below the base model\'s.',
+  markdown:
+    'The paper gives Fig. 1 as a plot without numbers; its text states the trend, which is what we test.\n\n' +
+    '| lambda | average density (95% CI) | test accuracy (95% CI) |\n| --- | --- | --- |\n' +
+    rows.map((r) => `| ${r.lambda} | ${d4(r.density)} ${interval(r.densityCI, d4)} | ${pct(r.acc)} ${interval(r.accCI, pct)} |`).join('\n') +
+    '\n',
+  figures: [{ file: 'fig1.svg', caption: 'Fig. 1 on our models: average density (blue) and test accuracy (orange) against the activity L1 lambda, with 95% intervals' }],
+  measuredAt: new Date().toISOString(),
+});
 
 describe('Fig. 1: an L1 activity penalty makes the code sparser without losing accuracy (cnn1, CIFAR-10 JPEG q75 copy)', () => {
   // NOT REPRODUCED on our models (measured 2026-11-25): density does fall overall (0.170 at
@@ -68,13 +118,10 @@ describe('Fig. 1: an L1 activity penalty makes the code sparser without losing a
   // lambda 0 (0.175 [0.173, 0.177] vs 0.170 [0.168, 0.172]): at 1e-7 the penalty is too small to
   // act within 5 epochs and training noise decides. Kept as it.fails, as the claim is stated.
   it.fails('average density falls at every step of lambda: measured 0: 0.170, 1e-7: 0.175, 1e-6: 0.167, 1e-5: 0.149, 1e-4: 0.088 (1e-7 > 0)', () => {
-    for (let i = 1; i < rows.length; i++) {
-      expect(rows[i]!.densityCI[0], `${fmt(rows[i]!)} vs ${fmt(rows[i - 1]!)}`).toBeLessThanOrEqual(rows[i - 1]!.densityCI[1]);
-    }
-    expect(rows[rows.length - 1]!.densityCI[1]).toBeLessThan(rows[0]!.densityCI[0]);
+    expect(densityFailures).toEqual([]);
   });
 
   it(`accuracy is not worse than the unpenalized model (${rows.map((r) => `${r.lambda}: ${(100 * r.acc).toFixed(1)}%`).join(', ')})`, () => {
-    for (const r of rows.slice(1)) expect(r.accCI[1], `${fmt(r)} vs ${fmt(rows[0]!)}`).toBeGreaterThanOrEqual(rows[0]!.accCI[0]);
+    expect(accuracyFailures).toEqual([]);
   });
 });
