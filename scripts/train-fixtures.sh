@@ -30,8 +30,11 @@ recipes() {
   local r="--epochs 10 --batch 64 --seed 1"
   local m="--epochs 5 --batch 64 --seed 1"
   local v="--epochs 6 --batch 64 --seed 1"
+  # The four plain ResNet-20s first (Table 2 and Fig. 3 need all four), then their adversarial copies.
   for reg in base l1 l2 elasticnet; do
     echo "resnet20-$reg|train --arch resnet --width 0.5 --reg $reg $r"
+  done
+  for reg in base l1 l2 elasticnet; do
     echo "resnet20-$reg-adv|adv-train --from fixtures/models/resnet20-$reg $adv"
   done
   for reg in base l1 l2 elasticnet; do

@@ -130,6 +130,9 @@ export async function evaluate(model: tf.LayersModel, data: ImageDataset, batchS
 export async function train(model: tf.LayersModel, data: ImageDataset, options: TrainOptions): Promise<TrainResult> {
   const o = resolve(options);
   const opt = makeOptimizer(o.optimizer, o.learningRate);
+  // The variables trained, in the model's own order: the optimizer's slots follow this list, and a
+  // resume matches the checkpoint's slots to it by name.
+  const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const fitModel = trainingModel(model, options.activityL1);
   const numClasses = model.outputs[0]!.shape[1] as number;
   const history: EpochRecord[] = [];
@@ -142,7 +145,7 @@ export async function train(model: tf.LayersModel, data: ImageDataset, options: 
     start = state.epochsDone;
     // A finished run drops its optimizer state; continuing it for more epochs starts fresh moments.
     const optJson = join(options.out, 'optimizer.json');
-    if (existsSync(optJson)) await restoreOptimizer(opt, readFileSync(optJson, 'utf8'), readFileSync(join(options.out, 'optimizer.bin')));
+    if (existsSync(optJson)) await restoreOptimizer(opt, readFileSync(optJson, 'utf8'), readFileSync(join(options.out, 'optimizer.bin')), model.trainableWeights.map((w) => w.originalName));
   }
   let interrupted = false;
   try {
@@ -166,7 +169,7 @@ export async function train(model: tf.LayersModel, data: ImageDataset, options: 
           let total = tf.losses.softmaxCrossEntropy(tf.oneHot(ys, numClasses), logits as tf.Tensor2D).add(regularizationLoss(model)) as tf.Scalar;
           if (options.activityL1 && hidden) total = total.add(hidden.abs().sum().div(xs.shape[0]).mul(options.activityL1.lambda));
           return total;
-        }, true)!;
+        }, true, trainable)!;
         const n = xs.shape[0];
         lossSum += (await loss.data())[0]! * n;
         correct += (await acc!.data())[0]!;
@@ -204,7 +207,7 @@ export async function train(model: tf.LayersModel, data: ImageDataset, options: 
 }
 
 async function checkpoint(model: tf.LayersModel, opt: tf.Optimizer, options: TrainOptions, o: ReturnType<typeof resolve>, history: EpochRecord[], seconds: number, trainImages: number): Promise<void> {
-  const { json, bin } = await serializeOptimizer(opt);
+  const { json, bin } = await serializeOptimizer(opt, new Map(model.trainableWeights.map((w) => [(w.read() as tf.Variable).name, w.originalName])));
   const epochsDone = history.length ? history[history.length - 1]!.epoch : 0;
   const base = options.card;
   const card: ModelCard | undefined = base && {
