@@ -110,14 +110,16 @@ const lowerThanBase = (m: Method) => summary(m).filter((s) => s.vsBase && s.vsBa
 const bestOf = (m: Method, reg: Reg) => REGS.filter((o) => o !== reg).every((o) => pairedDiff(values[m][reg]!, values[m][o]!).upper < 0);
 
 // Fig. 4 / Fig. 5 panels. The committed ones hold no CIFAR-10 pixels (the data may not be
-// committed): per image, a row of map (a), map (b), |a - b| for each model. The full ones, with
-// the image first and map (a) drawn over it, go to reports/paper/panels/ (not committed).
+// committed): per image, a row of map (a), map (b), |a - b| for each model. The full ones (image;
+// then per model map (a), its overlay on the image, map (b), |a - b|) go to reports/paper/panels/,
+// which is not committed.
 function panel(m: Method, pixels?: Float32Array): Buffer {
   const S = 4;
   const cell = 32 * S;
   const gap = 6;
   const lead = pixels ? 1 : 0;
-  const W = (lead + 3 * REGS.length) * (cell + gap);
+  const per = pixels ? 4 : 3;
+  const W = (lead + per * REGS.length) * (cell + gap);
   const H = PANEL_IMAGES * (cell + gap);
   const png = new PNG({ width: W, height: H });
   png.data.fill(255);
@@ -141,10 +143,10 @@ function panel(m: Method, pixels?: Float32Array): Buffer {
       const A = a.subarray(i * 1024, (i + 1) * 1024);
       const B = b.subarray(i * 1024, (i + 1) * 1024);
       const D = A.map((v, k) => Math.abs(v - B[k]!));
-      [A, B, D].forEach((map, c) => {
+      const columns = pixels ? [{ map: A }, { map: A, over: true }, { map: B }, { map: D }] : [{ map: A }, { map: B }, { map: D }];
+      columns.forEach(({ map, over }, c) => {
         const rgba = colorize({ data: map, height: 32, width: 32 });
-        const over = pixels && c === 0;
-        draw(lead + r * 3 + c, i, (k) => {
+        draw(lead + r * per + c, i, (k) => {
           const heat = [rgba[4 * k]!, rgba[4 * k + 1]!, rgba[4 * k + 2]!];
           if (!over) return heat as [number, number, number];
           const px = img(k);
