@@ -7,6 +7,7 @@ import { batchNormGradConfig } from './batchNormGrad.js';
 import { convGeometry } from './geometry.js';
 import { matMulWithoutTransposeFlags } from './matMulNoTranspose.js';
 import { maxPoolGradWasm } from './maxPoolGrad.js';
+import { installFusedTraining, uninstallFusedTraining } from './fusedTraining.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type Attrs = Record<string, unknown>;
@@ -52,7 +53,8 @@ function fallback(stock: KernelFunc | undefined, kernelName: string, why: string
  * Installs the backward-path kernels that make training and input gradients work on wasm and run
  * near forward speed: Conv2D dx and dW as forward convolutions (conv2dBackpropInput.ts,
  * conv2dBackpropFilter.ts), depthwise dx and dW (wasm has neither), MaxPoolGrad, matMuls without
- * transpose flags, and a batch-norm gradient without full-size temporaries. `select.ts` calls it
+ * transpose flags, a batch-norm gradient without full-size temporaries, and single-pass training-mode
+ * batch norm and ReLU gradients (fusedTraining.ts). `select.ts` calls it
  * whenever a backend is chosen.
  *
  * @param backendName - the tfjs backend name; only 'wasm' is changed
@@ -110,11 +112,14 @@ export function installFastKernels(backendName: string): boolean {
     });
   }
   replace('MaxPoolGrad', backendName, () => maxPoolGradWasm);
+  // Training-mode batch norm and the ReLU gradient as single passes (fusedTraining.ts).
+  installFusedTraining(backendName);
   return true;
 }
 
 /** Puts the stock kernels back (benchmarks compare against them). */
 export function uninstallFastKernels(backendName: string): void {
+  if (backendName === 'wasm') uninstallFusedTraining();
   for (const [key, stock] of stockKernels) {
     const [backend, kernelName] = key.split('/') as [string, string];
     if (backend !== backendName) continue;
