@@ -92,6 +92,18 @@ describe('train', () => {
     back.dispose();
   });
 
+  it('an abort from a timer or signal handler stops the run within the epoch (the loop yields to the event loop)', async () => {
+    const data = bandsDataset({ count: 256, seed: 8 });
+    const model = tiny();
+    const controller = new AbortController();
+    // A macrotask, as a SIGINT handler is: it can only run if the batch loop yields.
+    setTimeout(() => controller.abort(), 0);
+    const r = await train(model, data, { epochs: 1, batchSize: 4, progress: false, seed: 1, signal: controller.signal });
+    expect(r.interrupted).toBe(true);
+    expect(r.history).toHaveLength(0);
+    model.dispose();
+  });
+
   it('a killed run leaves the last completed epoch intact and loadable', async () => {
     const out = join(root, 'killed');
     const script = join(root, 'long-run.mts');

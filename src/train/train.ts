@@ -176,6 +176,9 @@ export async function train(model: tf.LayersModel, data: ImageDataset, options: 
         seen += n;
         tf.dispose([loss, acc!, xs, ys]);
         progress?.update(seen, `loss ${(lossSum / seen).toFixed(3)}  acc ${((correct / seen) * 100).toFixed(1)}%`);
+        // Let timers and signal handlers run: on wasm, tensor reads resolve as microtasks, so
+        // without this turn of the event loop a Ctrl-C would wait for the end of the epoch.
+        await new Promise((resolve) => setImmediate(resolve));
         if (options.signal?.aborted) {
           interrupted = true;
           break;
