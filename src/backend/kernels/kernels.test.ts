@@ -216,9 +216,12 @@ describe('fast conv gradient kernels on wasm', () => {
   it('batch norm gradients match the same formula written in elementary ops', async () => {
     await initBackend({ backend: 'wasm', announce: false });
     await fc.assert(
-      // At least 2 values per channel: normalising a single value is degenerate (the output is
-      // the offset whatever x is), and both sides then differ only by cancellation noise.
+      // At least 4 values per channel: normalising a single value is degenerate (the output is
+      // the offset whatever x is), and with 2 or 3 the terms of dx nearly cancel, so two float32
+      // computations differ by rounding alone (seen: 4.7e-4 at [2, 1, 1]). fusedTraining.test.ts
+      // checks those small cases against a float64 closed form instead.
       fc.asyncProperty(fc.integer({ min: 2, max: 4 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 1e6 }), async (b, hw, c, seed) => {
+        fc.pre(b * hw * hw >= 4);
         const rand = mulberry32(seed);
         const x = tf.tensor4d(randn(b * hw * hw * c, rand), [b, hw, hw, c]);
         const scale = tf.tensor1d(randn(c, rand));
