@@ -45,6 +45,31 @@ recipes() {
     echo "mobilenet-$reg-adv|adv-train --from fixtures/models/mobilenet-$reg $adv"
     echo "vgg16-$reg-adv|adv-train --from fixtures/models/vgg16-$reg $adv"
   done
+  # Issue 4: a variant whose factor-0.01 model ends more than 5 points below its base model is
+  # kept as it is and also trained with the largest smaller power of ten that stays within 5
+  # points (1e-3, then 1e-4, ...), each named by its factor, e.g. resnet20-l1-f1e-3.
+  fallbacks resnet20 "--arch resnet --width 0.5" "$r"
+  fallbacks mobilenet "--arch mobilenet --width 0.25" "$m"
+  fallbacks vgg16 "--arch vgg16 --width 0.125" "$v"
+}
+
+# Clean test accuracy on the card of a finished model (empty if none).
+accuracy() { node -e 'try { const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(c.cleanAccuracy ? c.cleanAccuracy.value : ""); } catch { console.log(""); }' "fixtures/models/$1/card.json"; }
+
+fallbacks() {
+  local arch=$1 model=$2 recipe=$3 base_acc reg prev f name
+  finished "fixtures/models/$arch-base" || return 0
+  base_acc=$(accuracy "$arch-base")
+  for reg in l1 l2 elasticnet; do
+    prev=$arch-$reg
+    for f in 1e-3 1e-4 1e-5; do
+      finished "fixtures/models/$prev" || break                  # wait for the model before it
+      node -e 'process.exit(+process.argv[1] >= +process.argv[2] - 0.05 ? 0 : 1)' "$(accuracy "$prev")" "$base_acc" && break
+      name=$arch-$reg-f$f
+      echo "$name|train $model --reg $reg --factor $f $recipe"
+      prev=$name
+    done
+  done
 }
 
 finished() { [ -f "$1/card.json" ] && grep -q '"cleanAccuracy"' "$1/card.json" && [ ! -f "$1/optimizer.json" ]; }
