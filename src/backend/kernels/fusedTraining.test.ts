@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../data/random.js';
+import { relErr } from '../../test-support/numeric.js';
 import { initBackend } from '../select.js';
 import { BN_TRAIN, BN_TRAIN_GRAD, installFusedTraining, RELU_GRAD, uninstallFusedTraining } from './fusedTraining.js';
 
@@ -13,15 +14,6 @@ function randn(n: number, rand: () => number, scale = 1, offset = 0): Float32Arr
   return Float32Array.from({ length: n }, () => offset + scale * (rand() * 2 - 1));
 }
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-6);
-}
 
 interface BnCase {
   shape: number[];

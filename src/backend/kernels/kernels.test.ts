@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../select.js';
 import { mulberry32 } from '../../data/random.js';
+import { relErr } from '../../test-support/numeric.js';
 
 // Every fast gradient is checked against the cpu backend's stock gradient (an independent
 // implementation) on random shapes, strides and paddings, and against central finite
@@ -66,15 +67,6 @@ function grads(k: Case, depthwise: boolean, xs: Float32Array, ws: Float32Array, 
   });
 }
 
-function relErr(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-6);
-}
 
 async function compareWithCpu(k: Case, depthwise: boolean): Promise<void> {
   const rand = mulberry32(k.seed);
