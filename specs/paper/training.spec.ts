@@ -172,7 +172,9 @@ if (measured.length) {
         ? undefined
         : [
             holds.slower ? '' : 'Where a regularized model converges no slower, we think the short runs (a cosine learning-rate decay over 5 to 10 epochs) leave little room to see a difference in speed.',
-            holds.same ? '' : 'Where a regularized model ends below the base model, we think the paper\'s factor 0.01 is a large penalty for models this small (it dominates their loss) and a few CPU epochs do not win back the accuracy it costs.',
+            holds.same
+              ? ''
+              : 'Where a regularized model ends below the base model, we think the paper\'s factor 0.01 is a large penalty for models this small: it dominates their loss, and with batch norm after every convolution the scale of a kernel is free, so an L1 term drives the kernels toward zero at no cost to the fit until the activations\' variance nears batch norm\'s epsilon and the normalisation stops working (the L1 and elastic-net ResNets\' kernels are about a hundred times smaller than the base model\'s). A few CPU epochs do not win back what that costs.',
             holds.variance ? '' : 'Where the base model\'s validation loss does not vary more, we think our runs are too short to overfit: the paper attributes the variation to overfitting, which needs many more epochs than our CPU budget allows.',
           ]
             .filter(Boolean)
