@@ -238,7 +238,10 @@ if (missing.length === 0) {
 }
 
 // Parts measured not to hold are kept as it.fails, with the numbers in the test name.
-const EXPECTED_TO_FAIL: Part[] = [];
+// Measured 2026-11-25 on the committed ResNet-20 fixtures: none of the four parts holds (sliding
+// patch: L1 and elastic net above the base, L2 no different; Grad-CAM: only elastic net below the
+// base, and not below L2).
+const EXPECTED_TO_FAIL: Part[] = ['patch lower', 'gradcam lower', 'l1 best patch', 'elasticnet best gradcam'];
 const test = (p: Part) => (EXPECTED_TO_FAIL.includes(p) ? it.fails : it);
 const ready = missing.length === 0 ? describe : describe.skip;
 

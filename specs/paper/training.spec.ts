@@ -18,7 +18,7 @@
 // the 5,000 training images held out by `robustness train` (seed 12345).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readCard, writeClaim, writeFileAtomic } from 'vitest-robustness';
+import { loadModel, readCard, writeClaim, writeFileAtomic } from 'vitest-robustness';
 
 const ARCHS = [
   { id: 'resnet20', label: 'ResNet-20' },
@@ -104,6 +104,46 @@ const measured: Measured[] = available.map(({ id }) => {
   return { arch: id, epochs, histories, epochsToReach, final, lateVariation, slowerFailures, sameFailures, varianceFailures };
 });
 
+// For the "why" when a regularized model ends below the base: the mean absolute value of its conv
+// and dense kernels, and the median of its batch-norm moving variances (tfjs's batch-norm epsilon is
+// 1e-3), read from the committed weights.
+interface Scale {
+  meanAbsKernel: number;
+  medianMovingVariance: number;
+}
+async function scaleOf(d: string): Promise<Scale> {
+  const model = await loadModel(d);
+  try {
+    let sum = 0;
+    let count = 0;
+    const variances: number[] = [];
+    for (const w of model.weights) {
+      const v = w.read().dataSync();
+      if (/kernel/.test(w.originalName)) {
+        for (const x of v) sum += Math.abs(x);
+        count += v.length;
+      } else if (/moving_variance/.test(w.originalName)) variances.push(...v);
+    }
+    variances.sort((a, b) => a - b);
+    return { meanAbsKernel: sum / count, medianMovingVariance: variances.length ? variances[variances.length >> 1]! : NaN };
+  } finally {
+    model.dispose();
+  }
+}
+const scales: Record<string, Scale> = {};
+for (const m of measured) for (const r of REGS) scales[`${m.arch}-${r}`] = await scaleOf(dir(m.arch, r));
+const e1 = (v: number) => v.toExponential(1);
+/** The models more than SAME_ACCURACY below their base in validation accuracy, with their scales. */
+const below = measured.flatMap((m) =>
+  REGS.slice(1)
+    .filter((r) => m.final.base.valAccuracy - m.final[r].valAccuracy > SAME_ACCURACY)
+    .map((r) => {
+      const s = scales[`${m.arch}-${r}`]!;
+      const b = scales[`${m.arch}-base`]!;
+      return `${m.arch}-${r}: mean |kernel| ${e1(s.meanAbsKernel)} against the base model's ${e1(b.meanAbsKernel)} (${Math.round(b.meanAbsKernel / s.meanAbsKernel)}x smaller), median batch-norm moving variance ${e1(s.medianMovingVariance)} against ${e1(b.medianMovingVariance)}`;
+    }),
+);
+
 // Fig. 3: per architecture, (a) training accuracy, (b) validation accuracy, (c) training loss
 // (with the penalty), (d) validation loss (cross-entropy), one line per variant.
 function figure(): string {
@@ -154,7 +194,7 @@ function table(m: Measured): string {
 if (measured.length) {
   mkdirSync('reports/paper', { recursive: true });
   writeFileAtomic('reports/paper/fig3.svg', figure());
-  writeFileAtomic('reports/paper/fig3.json', `${JSON.stringify({ measured: measured.map(({ histories: _, ...m }) => m), holds, missing: missing.map((a) => a.id) }, null, 2)}\n`);
+  writeFileAtomic('reports/paper/fig3.json', `${JSON.stringify({ measured: measured.map(({ histories: _, ...m }) => m), scales, holds, missing: missing.map((a) => a.id) }, null, 2)}\n`);
   const count = Object.values(holds).filter(Boolean).length;
   const cards = measured.map((m) => readCard(dir(m.arch, 'base')));
   const failures = measured.flatMap((m) => parts.flatMap((p) => failuresOf(m, p).map((f) => `${m.arch}: ${f}`)));
@@ -174,7 +214,7 @@ if (measured.length) {
             holds.slower ? '' : 'Where a regularized model converges no slower, we think the short runs (a cosine learning-rate decay over 5 to 10 epochs) leave little room to see a difference in speed.',
             holds.same
               ? ''
-              : 'Where a regularized model ends below the base model, we think the paper\'s factor 0.01 is a large penalty for models this small: it dominates their loss, and with batch norm after every convolution the scale of a kernel is free, so an L1 term drives the kernels toward zero at no cost to the fit until the activations\' variance nears batch norm\'s epsilon and the normalisation stops working (the L1 and elastic-net ResNets\' kernels are about a hundred times smaller than the base model\'s). A few CPU epochs do not win back what that costs.',
+              : `Where a regularized model ends below the base model, we think the paper's factor 0.01 is a large penalty for models this small: it dominates their loss, and with batch norm after every convolution the scale of a kernel is free, so the penalty drives the kernels toward zero at no cost to the fit until the activations' variance falls below batch norm's epsilon (1e-3) and the normalisation stops working. Measured on the committed weights: ${below.join('; ') || 'none more than 5 points below'}. A few CPU epochs do not win back what that costs.`,
             holds.variance ? '' : 'Where the base model\'s validation loss does not vary more, we think our runs are too short to overfit: the paper attributes the variation to overfitting, which needs many more epochs than our CPU budget allows.',
           ]
             .filter(Boolean)
@@ -190,7 +230,9 @@ if (measured.length) {
 
 // What we measured, per architecture and part of the claim. A part that did not hold is kept as
 // it.fails here (with its numbers in the test name) once measured; until then the claim as stated.
-const EXPECTED_TO_FAIL: Partial<Record<ArchId, (typeof parts)[number][]>> = {};
+// ResNet-20 (measured 2026-11-25 on the committed fixtures): the L1 and elastic-net models end about
+// 28 points below the base model, and every regularized model's late validation loss varies more.
+const EXPECTED_TO_FAIL: Partial<Record<ArchId, (typeof parts)[number][]>> = { resnet20: ['same', 'variance'] };
 
 describe('Fig. 3: regularized models converge a little slower to the same accuracy; the base model\'s validation loss varies more late (CIFAR-10 JPEG q75 copy)', () => {
   for (const a of missing) {
@@ -199,7 +241,7 @@ describe('Fig. 3: regularized models converge a little slower to the same accura
   for (const m of measured) {
     const label = ARCHS.find((a) => a.id === m.arch)!.label;
     const test = (part: (typeof parts)[number]) => (EXPECTED_TO_FAIL[m.arch]?.includes(part) ? it.fails : it);
-    test('slower')(`${label}: regularized models need more epochs to reach ${REACH * 100}% of the base model's final validation accuracy (measured: ${REGS.map((r) => `${LABEL[r]} ${m.epochsToReach[r]}`).join(', ')})`, () => {
+    test('slower')(`${label}: regularized models need more epochs to reach ${REACH * 100}% of the base model's final validation accuracy (measured: ${REGS.map((r) => `${LABEL[r]} ${m.epochsToReach[r] === Infinity ? 'never' : m.epochsToReach[r]}`).join(', ')})`, () => {
       expect(m.slowerFailures).toEqual([]);
     });
     test('same')(`${label}: all end within ${SAME_ACCURACY * 100} points of the base model's accuracy and ${SAME_VAL_LOSS * 100}% of its validation loss (measured val. acc. ${REGS.map((r) => `${LABEL[r]} ${pct(m.final[r].valAccuracy)}`).join(', ')})`, () => {
