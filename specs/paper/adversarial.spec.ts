@@ -190,6 +190,12 @@ if (available.length) {
   const adv = advCard?.training.adversarial;
   const srcCards = available.map((a) => readCard(`fixtures/models/${a.id}-base`));
   const caseList = (v: Case['verdict']) => cases.filter((c) => c.verdict === v).map((c) => `${c.arch} ${REG_LABEL[c.reg as 'l1']} ${ATTACK_LABEL[c.attack as 'fgsm']} (${c.diff >= 0 ? '+' : ''}${(100 * c.diff).toFixed(1)} points [${(100 * c.ci[0]).toFixed(1)}, ${(100 * c.ci[1]).toFixed(1)}])`);
+  // Attacks under which no model keeps more than 5% accuracy: a floor at which no case can differ.
+  const paperRange = (attack: (typeof ATTACKS)[number]) => {
+    const v = available.flatMap((a) => REGS.map((r) => PAPER[a.id][r][ATTACKS.indexOf(attack)]!));
+    return `${Math.min(...v).toFixed(1)}% to ${Math.max(...v).toFixed(1)}%`;
+  };
+  const floored = ATTACKS.map((attack) => ({ attack, max: Math.max(...cells.filter((c) => c.attack === attack).map((c) => c.accuracy)) })).filter((f) => f.max <= 0.05);
   writeClaim({
     id: 'table1',
     title: 'Table 1: robustness under attack',
@@ -209,7 +215,12 @@ if (available.length) {
       : [
           'Our models are small versions trained for a few CPU epochs, and their adversarial training is a short fine-tune (2 epochs on 3,000 attacked and 9,000 clean images) rather than a retraining on the whole augmented set; at the paper\'s factor 0.01 the penalties also cost the regularized models clean accuracy, and an attacked image can only stay correct if it was correct to begin with.',
           'The paper states neither its attack parameters nor how many test images it attacked; its cells differ by amounts that, at 500 images, a 95% interval would not separate.',
-        ].join(' '),
+          floored.length
+            ? `At our settings ${floored.map(({ attack, max }) => `${ATTACK_LABEL[attack]} leaves every model at most ${(100 * max).toFixed(1)}% accuracy (the paper's cells for the same architectures: ${paperRange(attack)})`).join(' and ')}, so those cases cannot separate the models; we think the paper attacked with smaller budgets than ours.`
+            : '',
+        ]
+          .filter(Boolean)
+          .join(' '),
     setup:
       `${IMAGES} class-stratified CIFAR-10 test images (seed 1, ${images.size} of the shared JPEG copy's 5,000 test images), the same for every cell. Models: the fixtures ${available.flatMap((a) => REGS.map((r) => `${a.id}-${r}-adv`)).join(', ')}, each fine-tuned by \`robustness adv-train\` from the plain model of the same name (${srcCards.map((c) => `${c?.name}: ${c?.spec.arch} width ${c?.spec.width}, ${c?.training.epochs} epochs`).join('; ')}) on ${adv ? `${adv.attackedImages} training images attacked by each of DeepFool, FGSM and PGD plus ${adv.cleanImages} clean ones` : 'attacked and clean training images'}, ${advCard?.training.epochs ?? '?'} epochs of ${advCard?.training.optimizer ?? '?'} ${advCard?.training.learningRate ?? ''}. ` +
       `Attacks (the same for the adversarial training and the test): FGSM Linf 8/255; PGD Linf 8/255, 10 steps of 2/255, random start; DeepFool L2, overshoot 0.02, at most 50 iterations, the label and top 3 other classes, perturbation capped at L2 0.5. Only images classified correctly when clean are attacked; the others count as wrong. ` +
@@ -221,7 +232,11 @@ if (available.length) {
 }
 
 // Parts of the claim measured not to hold are kept as it.fails (with the numbers in the name).
-const EXPECTED_TO_FAIL: ('nearly all' | 'elastic net')[] = [];
+// Measured 2026-11-25 on the ResNet row (MobileNet and VGG16 not yet trained): regularized models
+// more robust in 2 of 9 cases and less robust in 4; Elastic Net in 0 of 3 (L2 in 2). With 2 of the
+// ResNet row's 9 cases, 22 of 27 is out of reach whatever the other rows show; the Elastic Net part
+// is to be measured again when they join.
+const EXPECTED_TO_FAIL: ('nearly all' | 'elastic net')[] = ['nearly all', 'elastic net'];
 const test = (part: (typeof EXPECTED_TO_FAIL)[number]) => (EXPECTED_TO_FAIL.includes(part) ? it.fails : it);
 
 describe(`Table 1: regularized, adversarially trained models resist attacks better (${IMAGES} CIFAR-10 test images, JPEG q75 copy)`, () => {
