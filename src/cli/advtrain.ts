@@ -7,7 +7,7 @@ import type { ModelCard } from '../models/card.js';
 import { loadModel, readCard, saveModel } from '../models/io.js';
 import { adversarialTraining, PAPER_ATTACKS } from '../train/adversarial.js';
 import { evaluate } from '../train/train.js';
-import { argError } from './args.js';
+import { argError, interruptedMessage } from './args.js';
 import { trainingSplit } from './train.js';
 
 const NAMES = Object.keys(PAPER_ATTACKS) as (keyof typeof PAPER_ATTACKS)[];
@@ -131,7 +131,7 @@ export async function run(args: string[]): Promise<number> {
       console.log(`${s.attack}: fooled ${(100 * s.successRate).toFixed(1)}% of ${s.images} training images, mean L2 ${s.meanL2.toFixed(3)}, Linf ${s.meanLinf.toFixed(4)}, ${s.seconds.toFixed(0)} s`);
     }
     if (result.interrupted) {
-      console.error(`interrupted: ${result.history.length} epoch(s) kept in ${v.out}; continue with --resume.`);
+      console.error(interruptedMessage(result.history.length, v.out));
       return 130;
     }
     const test = cifar10Dataset('test');

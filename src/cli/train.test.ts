@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { interruptedMessage } from './args.js';
 import { main } from './main.js';
 
 describe('robustness train', () => {
@@ -16,5 +17,13 @@ describe('robustness eval', () => {
     await expect(main(['eval', '--model', 'x', '--eps', '2'])).rejects.toThrow(/--eps must be in \(0, 1\]/);
     await expect(main(['eval', '--model', 'x', '--attack', 'bim'])).rejects.toThrow(/Unknown attack "bim"/);
     await expect(main(['eval', '--model', '/nonexistent/model'])).rejects.toThrow(/model.json is missing/);
+  });
+});
+
+describe('the message of an interrupted training', () => {
+  it('points at --resume only when an epoch was kept', () => {
+    expect(interruptedMessage(3, 'fixtures/models/x')).toBe('interrupted: 3 epoch(s) kept in fixtures/models/x; continue with --resume.');
+    expect(interruptedMessage(0, 'fixtures/models/x')).toMatch(/nothing was saved in fixtures\/models\/x; run the same command again \(without --resume\)/);
+    expect(interruptedMessage(0, 'out')).not.toMatch(/continue with --resume/);
   });
 });

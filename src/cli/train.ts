@@ -9,7 +9,7 @@ import { loadModel, readCard, saveModel } from '../models/io.js';
 import { REGULARIZER_NAMES, regularizerSpec, type RegularizerName } from '../models/regularizers.js';
 import { evaluate, train } from '../train/train.js';
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
-import { argError } from './args.js';
+import { argError, interruptedMessage } from './args.js';
 
 export const usage = `usage: robustness train --arch ARCH --out DIR [options]
 
@@ -146,7 +146,7 @@ export async function run(args: string[]): Promise<number> {
       progress: !v.quiet,
     });
     if (result.interrupted) {
-      console.error(`interrupted: ${result.history.length} epoch(s) kept in ${v.out}; continue with --resume.`);
+      console.error(interruptedMessage(result.history.length, v.out));
       return 130;
     }
     const test = cifar10Dataset('test');
