@@ -26,5 +26,7 @@ describe('robustness models', () => {
     const table = modelsTable(root);
     expect(table).toContain('| resnet20-l1 | resnet-20 | 0.5 | l1 (l1 0.001, l2 0) | - | 69,570 | 10 | 45000 | 81.23% (n=5000) | 95 | 10 | wasm | 1 |');
     expect(table).toContain('Data: CIFAR-10, JPEG q75 copy');
+    writeFileSync(join(root, 'resnet20-l1', 'card.json'), JSON.stringify({ ...card, cleanAccuracy: { value: 0.812, n: 5000 }, weights: { dtype: 'float16', float32CleanAccuracy: { value: 0.8123, n: 5000 } } }));
+    expect(modelsTable(root)).toContain('| 81.20% (n=5000, float16 weights; 81.23% in float32) |');
   });
 });

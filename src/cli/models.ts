@@ -15,7 +15,9 @@ function row(c: ModelCard): string {
   const s = c.spec;
   const reg = s.regularizer.name === 'base' ? 'base' : `${s.regularizer.name} (l1 ${s.regularizer.l1}, l2 ${s.regularizer.l2})`;
   const act = c.activityL1 ? `${c.activityL1.lambda} on ${c.activityL1.layer}` : '-';
-  const acc = c.cleanAccuracy ? `${(c.cleanAccuracy.value * 100).toFixed(2)}% (n=${c.cleanAccuracy.n})` : 'not yet (training)';
+  const f32 = c.weights?.float32CleanAccuracy;
+  const stored = c.weights?.dtype === 'float16' ? `, float16 weights${f32 ? `; ${(f32.value * 100).toFixed(2)}% in float32` : ''}` : '';
+  const acc = c.cleanAccuracy ? `${(c.cleanAccuracy.value * 100).toFixed(2)}% (n=${c.cleanAccuracy.n}${stored})` : 'not yet (training)';
   const t = c.training;
   return `| ${c.name} | ${s.arch}${s.depth ? `-${s.depth}` : ''} | ${s.width} | ${reg} | ${act} | ${c.parameters.toLocaleString('en-US')} | ${t.epochs} | ${t.trainImages} | ${acc} | ${t.imagesPerSecond} | ${Math.round(t.seconds / 60)} | ${t.backend} | ${t.seed} |`;
 }

@@ -27,6 +27,11 @@ export interface ModelCard {
   data: { name: string; caveat: string };
   /** Clean accuracy on the test split, with the number of images. */
   cleanAccuracy?: { value: number; n: number };
+  /**
+   * Set when the weights are stored as float16 (`robustness compact`): cleanAccuracy is then
+   * measured on the stored weights, and float32CleanAccuracy is what the model had before.
+   */
+  weights?: { dtype: 'float16'; float32CleanAccuracy?: { value: number; n: number } };
   parameters: number;
   createdAt: string;
 }

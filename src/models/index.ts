@@ -4,6 +4,7 @@ export { buildModel, resolveModelSpec, ARCHS } from './build.js';
 export type { Arch, ModelSpec, ResolvedModelSpec } from './build.js';
 export { regularizerSpec, kernelRegularizer, regularizationLoss, REGULARIZER_NAMES, PAPER_FACTOR } from './regularizers.js';
 export type { RegularizerName, RegularizerSpec } from './regularizers.js';
-export { saveModel, loadModel, readCard, cardOf, modelArtifacts, replaceDirAtomic } from './io.js';
+export { saveModel, loadModel, readCard, cardOf, modelArtifacts, replaceDirAtomic, type SaveOptions } from './io.js';
+export { toFloat16Bits, float32ToFloat16 } from './float16.js';
 export type { ModelCard } from './card.js';
 export { CNN1_HIDDEN } from './architectures/cnn1.js';

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { basename, dirname, join, resolve } from 'node:path';
 import { tempPathFor } from '../data/atomic.js';
 import type { ModelCard } from './card.js';
+import { float32ToFloat16 } from './float16.js';
 
 const cards = new WeakMap<tf.LayersModel, ModelCard>();
 
@@ -38,19 +39,59 @@ export function replaceDirAtomic(dir: string, files: Record<string, string | Uin
   }
 }
 
+export interface SaveOptions {
+  /**
+   * Store float32 weights as float16 (half the bytes; tfjs decodes them on load, so the model
+   * computes in float32 with weights rounded to 11 significant bits). Default float32.
+   */
+  weights?: 'float32' | 'float16';
+}
+
+/** Bytes a weight spec occupies in weights.bin. */
+function specBytes(s: tf.io.WeightsManifestEntry): number {
+  const n = s.shape.reduce((a, b) => a * b, 1);
+  const q = s.quantization?.dtype;
+  return n * (q === 'uint8' ? 1 : q === 'uint16' || q === 'float16' ? 2 : 4);
+}
+
+/** Rewrites float32 weights as float16, in the manifest and the data. */
+function toFloat16(specs: tf.io.WeightsManifestEntry[], data: Uint8Array): { specs: tf.io.WeightsManifestEntry[]; data: Uint8Array } {
+  const parts: Uint8Array[] = [];
+  const out: tf.io.WeightsManifestEntry[] = [];
+  let offset = 0;
+  for (const s of specs) {
+    const bytes = specBytes(s);
+    const chunk = data.subarray(offset, offset + bytes);
+    offset += bytes;
+    if (s.dtype !== 'float32' || s.quantization) {
+      parts.push(chunk);
+      out.push(s);
+      continue;
+    }
+    const values = new Float32Array(chunk.slice().buffer);
+    const half = float32ToFloat16(values);
+    parts.push(new Uint8Array(half.buffer));
+    out.push({ ...s, quantization: { dtype: 'float16' } });
+  }
+  return { specs: out, data: Buffer.concat(parts) };
+}
+
 /** The model's files in the tfjs LayersModel format (model.json + weights.bin). */
-export async function modelArtifacts(model: tf.LayersModel): Promise<{ 'model.json': string; 'weights.bin': Uint8Array }> {
+export async function modelArtifacts(model: tf.LayersModel, options: SaveOptions = {}): Promise<{ 'model.json': string; 'weights.bin': Uint8Array }> {
   let out: { 'model.json': string; 'weights.bin': Uint8Array } | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
+      let specs = a.weightSpecs ?? [];
+      let data = concatWeights(a.weightData ?? new ArrayBuffer(0));
+      if (options.weights === 'float16') ({ specs, data } = toFloat16(specs, data));
       const json = {
         format: 'layers-model',
         generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
         convertedBy: null,
         modelTopology: a.modelTopology,
-        weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs ?? [] }],
+        weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
       };
-      out = { 'model.json': JSON.stringify(json), 'weights.bin': concatWeights(a.weightData ?? new ArrayBuffer(0)) };
+      out = { 'model.json': JSON.stringify(json), 'weights.bin': data };
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
@@ -59,10 +100,10 @@ export async function modelArtifacts(model: tf.LayersModel): Promise<{ 'model.js
 
 /**
  * Saves a model as model.json + weights.bin (+ card.json, + any extra files) in `dir`,
- * replacing what was there atomically.
+ * replacing what was there atomically; `options.weights` 'float16' halves weights.bin.
  */
-export async function saveModel(model: tf.LayersModel, dir: string, card?: ModelCard, extra: Record<string, string | Uint8Array> = {}): Promise<void> {
-  const files: Record<string, string | Uint8Array> = { ...(await modelArtifacts(model)), ...extra };
+export async function saveModel(model: tf.LayersModel, dir: string, card?: ModelCard, extra: Record<string, string | Uint8Array> = {}, options: SaveOptions = {}): Promise<void> {
+  const files: Record<string, string | Uint8Array> = { ...(await modelArtifacts(model, options)), ...extra };
   if (card) files['card.json'] = `${JSON.stringify(card, null, 2)}\n`;
   replaceDirAtomic(dir, files);
 }
@@ -105,7 +146,7 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
     }),
   );
   const weightData = Buffer.concat(buffers);
-  const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  const expected = specs.reduce((n, s) => n + specBytes(s), 0);
   if (weightData.length !== expected) {
     throw new Error(`The weights of ${resolve(dir)} hold ${weightData.length} bytes but model.json describes ${expected}: the files are truncated or from different models. Restore them or retrain.`);
   }

@@ -1,0 +1,90 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import jpeg from 'jpeg-js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { predictionRelErr } from '../test-support/numeric.js';
+import { cifar10Dataset } from '../data/cifar10.js';
+import { CIFAR10_CLASSES } from '../data/classes.js';
+import { buildModel } from '../models/build.js';
+import type { ModelCard } from '../models/card.js';
+import { loadModel, readCard, saveModel } from '../models/io.js';
+import { evaluate } from '../train/train.js';
+import { main } from './main.js';
+
+const root = mkdtempSync(join(tmpdir(), 'compact-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A CIFAR-10-shaped image folder: two 32x32 test images per class. */
+function fakeCifar(dir: string): void {
+  CIFAR10_CLASSES.forEach((name, c) => {
+    mkdirSync(join(dir, 'test', name), { recursive: true });
+    for (let k = 0; k < 2; k++) {
+      const data = Buffer.alloc(32 * 32 * 4, 255);
+      for (let i = 0; i < 32 * 32; i++) data[4 * i] = (c * 25 + k * 7 + i) % 256;
+      writeFileSync(join(dir, 'test', name, `${k}.jpg`), jpeg.encode({ data, width: 32, height: 32 }, 95).data);
+    }
+  });
+}
+
+async function trainedModel(dir: string, extra: Record<string, string> = {}): Promise<tf.LayersModel> {
+  const model = buildModel({ arch: 'cnn1', width: 0.1, seed: 4 });
+  const card = {
+    name: 'tiny',
+    spec: { arch: 'cnn1', width: 0.1, numClasses: 10, inputShape: [32, 32, 3], regularizer: { name: 'base', l1: 0, l2: 0 }, seed: 4 },
+    output: 'logits',
+    activityL1: null,
+    training: { epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 0.001, schedule: 'cosine', augmentation: 'none', seed: 4, trainImages: 10, validationImages: 0, seconds: 1, imagesPerSecond: 10, backend: 'wasm' },
+    data: { name: 'cifar10', caveat: 'test images' },
+    cleanAccuracy: { value: 0.5, n: 20 },
+    parameters: model.countParams(),
+    createdAt: '2026-11-25T00:00:00Z',
+  } as unknown as ModelCard;
+  await saveModel(model, dir, card, { 'history.json': '[{"epoch":1}]\n', ...extra });
+  return model;
+}
+
+describe('robustness compact', () => {
+  it('says what is wrong before touching the model', async () => {
+    await expect(main(['compact'])).rejects.toThrow(/--model is required/);
+    mkdirSync(join(root, 'bare'));
+    await expect(main(['compact', '--model', join(root, 'bare')])).rejects.toThrow(/has no card.json/);
+    const training = join(root, 'training');
+    (await trainedModel(training, { 'optimizer.json': '{}' })).dispose();
+    const before = readFileSync(join(training, 'weights.bin'));
+    await expect(main(['compact', '--model', training])).rejects.toThrow(/still training.*robustness train --resume/);
+    expect(readFileSync(join(training, 'weights.bin'))).toEqual(before);
+  });
+
+  it('halves weights.bin, keeps the other files, and records the accuracy measured on the float16 weights beside the float32 one', async () => {
+    const data = join(root, 'cifar');
+    fakeCifar(data);
+    const dir = join(root, 'model');
+    const model = await trainedModel(dir);
+    const size = statSync(join(dir, 'weights.bin')).size;
+    const saved = process.env.CIFAR10_DIR;
+    process.env.CIFAR10_DIR = data;
+    try {
+      expect(await main(['compact', '--model', dir])).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.CIFAR10_DIR;
+      else process.env.CIFAR10_DIR = saved;
+    }
+    expect(statSync(join(dir, 'weights.bin')).size * 2).toBe(size);
+    expect(readFileSync(join(dir, 'history.json'), 'utf8')).toBe('[{"epoch":1}]\n');
+    const card = readCard(dir)!;
+    expect(card.weights).toEqual({ dtype: 'float16', float32CleanAccuracy: { value: 0.5, n: 20 } });
+    expect(card.cleanAccuracy!.n).toBe(20);
+
+    // The accuracy on the card is the float16 model's on those 20 images.
+    const back = await loadModel(dir);
+    expect(card.cleanAccuracy!.value).toBe((await evaluate(back, cifar10Dataset('test', data))).accuracy);
+    // Float16 keeps 11 significant bits: outputs move by about 1e-3 of their size, not more.
+    expect(predictionRelErr(back, model)).toBeLessThan(1e-2);
+    model.dispose();
+    back.dispose();
+
+    await expect(main(['compact', '--model', dir])).rejects.toThrow(/already stores float16/);
+  });
+});
