@@ -39,7 +39,7 @@ function withFigure(root: string, file = 'fig1.svg'): void {
   writeFileSync(join(root, 'reports', 'paper', file), SVG);
 }
 
-function card(root: string, name: string, finished: boolean): void {
+function card(root: string, name: string, finished: boolean, extra: object = {}): void {
   const dir = join(root, 'fixtures', 'models', name);
   mkdirSync(dir, { recursive: true });
   const c = {
@@ -52,6 +52,7 @@ function card(root: string, name: string, finished: boolean): void {
     parameters: 69570,
     createdAt: '2026-11-25T04:37:36.696Z',
     ...(finished ? { cleanAccuracy: { value: 0.7242, n: 5000 } } : {}),
+    ...extra,
   };
   writeFileSync(join(dir, 'card.json'), JSON.stringify(c));
   if (!finished) writeFileSync(join(dir, 'optimizer.json'), '{}');
@@ -134,6 +135,7 @@ describe('reports/paper.md', () => {
     withFigure(root);
     card(root, 'resnet20-base', true);
     card(root, 'resnet20-l1', false);
+    card(root, 'resnet20-l2', true, { weights: { dtype: 'float16' } });
     writeClaim(claim(), root);
     writeClaim(claim({ id: 'table2', title: 'Table 2: attribution stability', verdict: 'reproduced', why: undefined, summary: 'SSD falls from 26.3 to 18.5. More text.', figures: [] }), root);
     const { markdown } = writePaperReport(root)!;
@@ -141,6 +143,7 @@ describe('reports/paper.md', () => {
     expect(md).toMatch(/## Setup and how it differs from the paper/);
     expect(md).toMatch(/\| resnet20-base \| resnet-20 \| 0\.5 \| l1 \(l1 0\.01, l2 0\) \|.*\| 72\.42% \(n=5000\) \| wasm \| 84 \| finished \|/);
     expect(md).toMatch(/\| resnet20-l1 \|.*\| still training \|/);
+    expect(md).toMatch(/\| resnet20-l2 \|.*\| 72\.42% \(n=5000, float16 weights\) \| wasm \|/);
     expect(md).toMatch(/CIFAR-10, JPEG q75 copy/);
     expect(md).toContain('| Fig. 1: average density | **partly reproduced** | Density falls from 0.170 to 0.088 between lambda 0 and 1e-4. |');
     expect(md).toContain('| Table 2: attribution stability | **reproduced** | SSD falls from 26.3 to 18.5. |');

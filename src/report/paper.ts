@@ -182,7 +182,7 @@ function modelsTable(facts: readonly FixtureFacts[]): string {
     const reg = s.regularizer.name === 'base' ? 'none' : `${s.regularizer.name} (l1 ${s.regularizer.l1}, l2 ${s.regularizer.l2})`;
     const act = card.activityL1 ? `${card.activityL1.lambda} on ${card.activityL1.layer}` : '-';
     const t = card.training;
-    const acc = card.cleanAccuracy ? `${(100 * card.cleanAccuracy.value).toFixed(2)}% (n=${card.cleanAccuracy.n})` : '-';
+    const acc = card.cleanAccuracy ? `${(100 * card.cleanAccuracy.value).toFixed(2)}% (n=${card.cleanAccuracy.n}${card.weights?.dtype === 'float16' ? ', float16 weights' : ''})` : '-';
     const row = [card.name, arch, String(s.width), reg, act, card.parameters.toLocaleString('en-US'), String(t.epochs), String(t.batchSize), `${t.optimizer} ${t.learningRate}, ${t.schedule}`, `${t.trainImages} / ${t.validationImages}`, acc, t.backend, String(Math.round(t.seconds / 60)), finished ? 'finished' : 'still training'];
     return `| ${row.map(cell).join(' | ')} |`;
   });
