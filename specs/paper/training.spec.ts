@@ -230,9 +230,11 @@ if (measured.length) {
 
 // What we measured, per architecture and part of the claim. A part that did not hold is kept as
 // it.fails here (with its numbers in the test name) once measured; until then the claim as stated.
-// ResNet-20 (measured 2026-11-25 on the committed fixtures): the L1 and elastic-net models end about
+// Measured 2026-11-25 on the committed fixtures. ResNet-20: the L1 and elastic-net models end about
 // 28 points below the base model, and every regularized model's late validation loss varies more.
-const EXPECTED_TO_FAIL: Partial<Record<ArchId, (typeof parts)[number][]>> = { resnet20: ['same', 'variance'] };
+// VGG16: L1 and elastic net end 25 and 29 points below the base; every regularized model's late
+// validation loss varies more than the base model's (elastic net only slightly: 0.0673 vs 0.0594).
+const EXPECTED_TO_FAIL: Partial<Record<ArchId, (typeof parts)[number][]>> = { resnet20: ['same', 'variance'], vgg16: ['same', 'variance'] };
 
 describe('Fig. 3: regularized models converge a little slower to the same accuracy; the base model\'s validation loss varies more late (CIFAR-10 JPEG q75 copy)', () => {
   for (const a of missing) {
