@@ -30,16 +30,11 @@ recipes() {
   local r="--epochs 10 --batch 64 --seed 1"
   local m="--epochs 5 --batch 64 --seed 1"
   local v="--epochs 6 --batch 64 --seed 1"
-  # The four plain ResNet-20s first (Table 2 and Fig. 3 need all four), then their adversarial copies.
-  for reg in base l1 l2 elasticnet; do
-    echo "resnet20-$reg|train --arch resnet --width 0.5 --reg $reg $r"
-  done
-  for reg in base l1 l2 elasticnet; do
-    echo "resnet20-$reg-adv|adv-train --from fixtures/models/resnet20-$reg $adv"
-  done
-  # Then one architecture at a time, so that each finished set completes a row of Table 1 and of
-  # Fig. 3: VGG16 (the cheaper one), then MobileNet; a free slot takes the next startable job.
-  for arch in "vgg16|--arch vgg16 --width 0.125|$v" "mobilenet|--arch mobilenet --width 0.25|$m"; do
+  # One architecture at a time, so that each finished set completes a row of Table 1 and of
+  # Fig. 3: ResNet-20 first (Table 2 needs its four plain models), then VGG16 (the cheaper one),
+  # then MobileNet; each architecture's four plain models, then their adversarial copies. A free
+  # slot takes the next startable job.
+  for arch in "resnet20|--arch resnet --width 0.5|$r" "vgg16|--arch vgg16 --width 0.125|$v" "mobilenet|--arch mobilenet --width 0.25|$m"; do
     IFS='|' read -r id model recipe <<< "$arch"
     for reg in base l1 l2 elasticnet; do
       echo "$id-$reg|train $model --reg $reg $recipe"
