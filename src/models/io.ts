@@ -17,6 +17,61 @@ function concatWeights(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
   return Buffer.concat(data.map((d) => new Uint8Array(d)));
 }
 
+/*
+ * tfjs-layers (4.22 and earlier) DepthwiseConv2D.getConfig writes the depthwise regularizer in the
+ * place of the depthwise constraint (tensorflow/tfjs pull request 8564 fixes it upstream). A saved
+ * regularized depthwise layer then fails to load: the regularizer, applied as a constraint after
+ * each weight write, turns the kernel into its scalar penalty. So saving writes the constraint from
+ * the layer itself, and loading drops a "constraint" that is a copy of the layer's regularizer
+ * (files saved before this fix); no real constraint has a regularizer's configuration.
+ */
+
+type Json = { [key: string]: unknown };
+
+/** Every object in a JSON tree whose class_name is DepthwiseConv2D. */
+function depthwiseConfigs(node: unknown, out: Json[] = []): Json[] {
+  if (Array.isArray(node)) for (const n of node) depthwiseConfigs(n, out);
+  else if (node && typeof node === 'object') {
+    const o = node as Json;
+    if (o.class_name === 'DepthwiseConv2D' && o.config && typeof o.config === 'object') out.push(o.config as Json);
+    for (const v of Object.values(o)) depthwiseConfigs(v, out);
+  }
+  return out;
+}
+
+function layersByName(model: tf.LayersModel, out = new Map<string, tf.layers.Layer>()): Map<string, tf.layers.Layer> {
+  for (const layer of model.layers) {
+    out.set(layer.name, layer);
+    if (layer instanceof tf.LayersModel) layersByName(layer, out);
+  }
+  return out;
+}
+
+const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** The saved topology with each DepthwiseConv2D's depthwise_constraint taken from the live layer. */
+export function writeDepthwiseConstraints<T>(topology: T, model: tf.LayersModel): T {
+  const configs = depthwiseConfigs(topology);
+  if (configs.length === 0) return topology;
+  const layers = layersByName(model);
+  for (const config of configs) {
+    const layer = layers.get(config.name as string) as unknown as { depthwiseConstraint?: tf.serialization.Serializable | null } | undefined;
+    if (!layer) continue;
+    const c = layer.depthwiseConstraint;
+    config.depthwise_constraint = c ? { class_name: c.getClassName(), config: Object.fromEntries(Object.entries(c.getConfig()).map(([k, v]) => [snake(k), v])) } : null;
+  }
+  return topology;
+}
+
+/** Drops a DepthwiseConv2D "constraint" that is a copy of its regularizer (see above). */
+export function repairDepthwiseConstraints<T>(topology: T): T {
+  for (const config of depthwiseConfigs(topology)) {
+    const c = config.depthwise_constraint;
+    if (c && JSON.stringify(c) === JSON.stringify(config.depthwise_regularizer)) config.depthwise_constraint = null;
+  }
+  return topology;
+}
+
 /** Writes files into a fresh folder and swaps it in whole: readers see the old model or the new one, never a mix. */
 export function replaceDirAtomic(dir: string, files: Record<string, string | Uint8Array>): void {
   const target = resolve(dir);
@@ -88,7 +143,7 @@ export async function modelArtifacts(model: tf.LayersModel, options: SaveOptions
         format: 'layers-model',
         generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
         convertedBy: null,
-        modelTopology: a.modelTopology,
+        modelTopology: writeDepthwiseConstraints(a.modelTopology, model),
         weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
       };
       out = { 'model.json': JSON.stringify(json), 'weights.bin': data };
@@ -151,7 +206,7 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
     throw new Error(`The weights of ${resolve(dir)} hold ${weightData.length} bytes but model.json describes ${expected}: the files are truncated or from different models. Restore them or retrain.`);
   }
   const model = await tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length) as ArrayBuffer }),
+    tf.io.fromMemory({ modelTopology: repairDepthwiseConstraints(json.modelTopology), weightSpecs: specs, weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length) as ArrayBuffer }),
   );
   const card = readCard(dir);
   if (card) cards.set(model, card);

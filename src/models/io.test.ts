@@ -1,0 +1,92 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildModel, type Arch } from './build.js';
+import { loadModel, saveModel } from './io.js';
+import { regularizationLoss, type RegularizerName } from './regularizers.js';
+
+const root = mkdtempSync(join(tmpdir(), 'io-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const input = () => tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 5);
+
+/** Outputs and the kernel penalty of a model, as plain numbers. */
+async function fingerprint(model: tf.LayersModel): Promise<{ out: Float32Array; penalty: number }> {
+  const x = input();
+  const y = model.predict(x) as tf.Tensor;
+  const reg = regularizationLoss(model);
+  const result = { out: (await y.data()) as Float32Array, penalty: (await reg.data())[0]! };
+  tf.dispose([x, y, reg]);
+  return result;
+}
+
+describe('saveModel and loadModel', () => {
+  const cases: [Arch, number, RegularizerName][] = [];
+  for (const reg of ['base', 'l1', 'l2', 'elasticnet'] as const) {
+    cases.push(['mobilenet', 0.125, reg], ['resnet', 0.25, reg], ['vgg16', 0.0625, reg]);
+  }
+  it.each(cases)('%s width %s with regularizer %s: loads back with the same outputs and the same penalty', async (arch, width, reg) => {
+    const before = tf.memory().numTensors;
+    const model = buildModel({ arch, width, depth: arch === 'mobilenet' ? 1 : arch === 'resnet' ? 8 : undefined, regularizer: reg, seed: 2 });
+    const dir = join(root, `${arch}-${reg}`);
+    await saveModel(model, dir);
+    const loaded = await loadModel(dir);
+    const [a, b] = [await fingerprint(model), await fingerprint(loaded)];
+    expect(Array.from(b.out)).toEqual(Array.from(a.out));
+    expect(b.penalty).toBe(a.penalty);
+    if (reg !== 'base') expect(a.penalty).toBeGreaterThan(0);
+    model.dispose();
+    loaded.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('loads a regularized depthwise model saved with the regularizer in the constraint slot (tfjs-layers 4.22 getConfig), without the bogus constraint', async () => {
+    const model = buildModel({ arch: 'mobilenet', width: 0.125, depth: 1, regularizer: 'elasticnet', seed: 4 });
+    const dir = join(root, 'old-file');
+    await saveModel(model, dir);
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    let damaged = 0;
+    const walk = (n: unknown): void => {
+      if (Array.isArray(n)) n.forEach(walk);
+      else if (n && typeof n === 'object') {
+        const o = n as Record<string, any>;
+        if (o.class_name === 'DepthwiseConv2D') {
+          expect(o.config.depthwise_constraint).toBeNull();
+          o.config.depthwise_constraint = o.config.depthwise_regularizer;
+          damaged++;
+        }
+        Object.values(o).forEach(walk);
+      }
+    };
+    walk(json.modelTopology);
+    expect(damaged).toBeGreaterThan(0);
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    // What tfjs itself makes of such a file: the kernel meets an L1L2 "constraint".
+    const raw = readFileSync(join(dir, 'weights.bin'));
+    await expect(
+      tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length) })),
+    ).rejects.toThrow(/shape of the new value/);
+    const loaded = await loadModel(dir);
+    expect(Array.from((await fingerprint(loaded)).out)).toEqual(Array.from((await fingerprint(model)).out));
+    model.dispose();
+    loaded.dispose();
+  });
+
+  it('keeps a real depthwise constraint through a save and load', async () => {
+    const x = tf.input({ shape: [8, 8, 3] });
+    const dw = tf.layers.depthwiseConv2d({ name: 'dw', kernelSize: 3, depthwiseConstraint: tf.constraints.maxNorm({ maxValue: 0.5, axis: 0 }), depthwiseRegularizer: tf.regularizers.l2({ l2: 0.1 }) });
+    const model = tf.model({ inputs: x, outputs: tf.layers.flatten().apply(dw.apply(x)) as tf.SymbolicTensor });
+    const dir = join(root, 'constrained');
+    await saveModel(model, dir);
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    const saved = json.modelTopology.config.layers.find((l: { name: string }) => l.name === 'dw').config;
+    expect(saved.depthwise_constraint).toEqual({ class_name: 'MaxNorm', config: { max_value: 0.5, axis: 0 } });
+    expect(saved.depthwise_regularizer.class_name).toBe('L1L2');
+    const loaded = await loadModel(dir);
+    expect((loaded.getLayer('dw') as unknown as { depthwiseConstraint: tf.serialization.Serializable }).depthwiseConstraint.getClassName()).toBe('MaxNorm');
+    model.dispose();
+    loaded.dispose();
+  });
+});
