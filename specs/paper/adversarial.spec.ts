@@ -67,6 +67,8 @@ const labels = Array.from(await images.labels.data());
 
 const cells: Cell[] = [];
 const clean: Record<string, number> = {};
+/** Per model: the share of the test images predicted as its most frequent class (1/10 for a balanced model). */
+const topShare: Record<string, number> = {};
 const available = ARCHS.filter((a) => REGS.every((r) => finished(modelDir(a.id, r))));
 for (const arch of available) {
   for (const reg of REGS) {
@@ -76,6 +78,9 @@ for (const arch of available) {
       const preds = await predictClasses(model, images.images);
       const right = labels.map((y, i) => preds[i] === y);
       clean[`${arch.id}-${reg}`] = right.filter(Boolean).length / IMAGES;
+      const counts = new Map<number, number>();
+      for (const p of preds) counts.set(p, (counts.get(p) ?? 0) + 1);
+      topShare[`${arch.id}-${reg}`] = Math.max(...counts.values()) / IMAGES;
       // Only the images the model gets right are attacked: the others count as wrong anyway.
       const keep = right.flatMap((ok, i) => (ok ? [i] : []));
       const x = images.images.gather(keep);
@@ -173,7 +178,7 @@ mkdirSync('reports/paper', { recursive: true });
 if (available.length) writeFileAtomic('reports/paper/fig2.svg', figure());
 if (available.length) writeFileAtomic(
   'reports/paper/table1.json',
-  `${JSON.stringify({ images: IMAGES, attacks: PAPER_ATTACKS, available: available.map((a) => a.id), clean, cells: cells.map(({ correct: _, ...c }) => c), cases, moreRobust, lessRobust, byReg, table: table() }, null, 2)}\n`,
+  `${JSON.stringify({ images: IMAGES, attacks: PAPER_ATTACKS, available: available.map((a) => a.id), clean, topShare, cells: cells.map(({ correct: _, ...c }) => c), cases, moreRobust, lessRobust, byReg, table: table() }, null, 2)}\n`,
 );
 
 const missing = ARCHS.filter((a) => !available.includes(a)).map((a) => `${a.label} (${REGS.filter((r) => !finished(modelDir(a.id, r))).map((r) => `${a.id}-${r}-adv`).join(', ')})`);
@@ -196,6 +201,9 @@ if (available.length) {
     const v = available.flatMap((a) => REGS.map((r) => PAPER[a.id][r][ATTACKS.indexOf(attack)]!));
     return `${Math.min(...v).toFixed(1)}% to ${Math.max(...v).toFixed(1)}%`;
   };
+  // More-robust cases on models the penalty collapsed (under half the base model's clean accuracy).
+  const collapsed = [...new Set(cases.filter((c) => c.verdict === 'more robust' && clean[`${c.arch}-${c.reg}`]! < clean[`${c.arch}-base`]! / 2).map((c) => `${c.arch}-${c.reg}`))];
+  const collapsedWins = cases.filter((c) => c.verdict === 'more robust' && collapsed.includes(`${c.arch}-${c.reg}`)).length;
   const floored = ATTACKS.map((attack) => ({ attack, max: Math.max(...cells.filter((c) => c.attack === attack).map((c) => c.accuracy)) })).filter((f) => f.max <= 0.05);
   writeClaim({
     id: 'table1',
@@ -216,6 +224,9 @@ if (available.length) {
       : [
           'Our models are small versions trained for a few CPU epochs, and their adversarial training is a short fine-tune (2 epochs on 3,000 attacked and 9,000 clean images) rather than a retraining on the whole augmented set; at the paper\'s factor 0.01 the penalties also cost the regularized models clean accuracy, and an attacked image can only stay correct if it was correct to begin with.',
           'The paper states neither its attack parameters nor how many test images it attacked; its cells differ by amounts that, at 500 images, a 95% interval would not separate.',
+          collapsedWins
+            ? `${collapsedWins} of the ${moreRobust} more-robust cases are on models with less than half their base model's clean accuracy: ${collapsed.map((k) => `${k}-adv (clean ${pct(clean[k]!)}% against ${pct(clean[`${k.split('-')[0]}-base`]!)}%; ${pct(topShare[k]!)}% of its predictions in one class, the base model ${pct(topShare[`${k.split('-')[0]}-base`]!)}%)`).join(', ')}. We think such a model keeps an attacked image correct because its output depends little on its input, not because it resists the attack.`
+            : '',
           floored.length
             ? `At our settings ${floored.map(({ attack, max }) => `${ATTACK_LABEL[attack]} leaves every model at most ${(100 * max).toFixed(1)}% accuracy (the paper's cells for the same architectures: ${paperRange(attack)})`).join(' and ')}, so those cases cannot separate the models; we think the paper attacked with smaller budgets than ours.`
             : '',
@@ -237,7 +248,7 @@ if (available.length) {
 // more robust in 4 of 18 cases and less robust in 8; Elastic Net in 1 of 6, L1 in 1, L2 in 2. With
 // 4 of 18, 22 of 27 is out of reach whatever the MobileNet row shows; the Elastic Net part is to be
 // measured again when it joins.
-const EXPECTED_TO_FAIL: ('nearly all' | 'elastic net')[] = ['nearly all', 'elastic net'];
+const EXPECTED_TO_FAIL: ('nearly all' | 'elastic net')[] = ['nearly all'];
 const test = (part: (typeof EXPECTED_TO_FAIL)[number]) => (EXPECTED_TO_FAIL.includes(part) ? it.fails : it);
 
 describe(`Table 1: regularized, adversarially trained models resist attacks better (${IMAGES} CIFAR-10 test images, JPEG q75 copy)`, () => {
