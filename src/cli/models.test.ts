@@ -28,5 +28,7 @@ describe('robustness models', () => {
     expect(table).toContain('Data: CIFAR-10, JPEG q75 copy');
     writeFileSync(join(root, 'resnet20-l1', 'card.json'), JSON.stringify({ ...card, cleanAccuracy: { value: 0.812, n: 5000 }, weights: { dtype: 'float16', float32CleanAccuracy: { value: 0.8123, n: 5000 } } }));
     expect(modelsTable(root)).toContain('| 81.20% (n=5000, float16 weights; 81.23% in float32) |');
+    writeFileSync(join(root, 'resnet20-l1', 'card.json'), JSON.stringify({ ...card, training: { ...card.training, epochs: 18, continuedFrom: { model: 'resnet20-old', epochs: 10 } } }));
+    expect(modelsTable(root)).toContain('| 69,570 | 18 (10 as resnet20-old, then 8) | 45000 |');
   });
 });

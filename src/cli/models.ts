@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../data/atomic.js';
-import type { ModelCard } from '../models/card.js';
+import { epochsText, type ModelCard } from '../models/card.js';
 import { readCard } from '../models/io.js';
 import { argError } from './args.js';
 
@@ -19,7 +19,7 @@ function row(c: ModelCard): string {
   const stored = c.weights?.dtype === 'float16' ? `, float16 weights${f32 ? `; ${(f32.value * 100).toFixed(2)}% in float32` : ''}` : '';
   const acc = c.cleanAccuracy ? `${(c.cleanAccuracy.value * 100).toFixed(2)}% (n=${c.cleanAccuracy.n}${stored})` : 'not yet (training)';
   const t = c.training;
-  return `| ${c.name} | ${s.arch}${s.depth ? `-${s.depth}` : ''} | ${s.width} | ${reg} | ${act} | ${c.parameters.toLocaleString('en-US')} | ${t.epochs} | ${t.trainImages} | ${acc} | ${t.imagesPerSecond} | ${Math.round(t.seconds / 60)} | ${t.backend} | ${t.seed} |`;
+  return `| ${c.name} | ${s.arch}${s.depth ? `-${s.depth}` : ''} | ${s.width} | ${reg} | ${act} | ${c.parameters.toLocaleString('en-US')} | ${epochsText(c)} | ${t.trainImages} | ${acc} | ${t.imagesPerSecond} | ${Math.round(t.seconds / 60)} | ${t.backend} | ${t.seed} |`;
 }
 
 /** The markdown table of every model folder under `dir`. */

@@ -9,6 +9,12 @@ describe('robustness train', () => {
     await expect(main(['train', '--out', '/tmp/x', '--optimizer', 'rmsprop'])).rejects.toThrow(/--optimizer must be adam or sgd/);
     await expect(main(['train', '--out', '/tmp/x', '--bogus'])).rejects.toThrow(/Unknown option '--bogus'.*robustness train --help/);
   });
+
+  it('--from continues a model as built: it rejects architecture flags, needs --epochs, and checks the source first', async () => {
+    await expect(main(['train', '--from', 'fixtures/models/resnet20-base', '--arch', 'vgg16', '--width', '2', '--out', '/tmp/x'])).rejects.toThrow(/drop --arch, --width/);
+    await expect(main(['train', '--from', 'fixtures/models/resnet20-base', '--out', '/tmp/x'])).rejects.toThrow(/--from needs --epochs/);
+    await expect(main(['train', '--from', '/nonexistent/model', '--epochs', '3', '--out', '/tmp/x'])).rejects.toThrow(/is not a trained model folder/);
+  });
 });
 
 describe('robustness eval', () => {

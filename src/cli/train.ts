@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../backend/select.js';
 import { cifar10Dataset, locateCifar10 } from '../data/cifar10.js';
@@ -7,6 +7,7 @@ import type { ImageDataset } from '../data/dataset.js';
 import { ARCHS, buildModel, resolveModelSpec, type Arch } from '../models/build.js';
 import { loadModel, readCard, saveModel } from '../models/io.js';
 import { REGULARIZER_NAMES, regularizerSpec, type RegularizerName } from '../models/regularizers.js';
+import { checkContinueFrom, continueFrom } from '../train/continueFrom.js';
 import { evaluate, train } from '../train/train.js';
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
 import { argError, interruptedMessage } from './args.js';
@@ -28,7 +29,10 @@ export const usage = `usage: robustness train --arch ARCH --out DIR [options]
   --val N           hold out N training images for validation curves (default 5000)
   --seed N          (default 0)
   --data cifar10    (CIFAR10_DIR or the download cache)
-  --resume          continue from the epochs saved in --out
+  --resume          continue from the epochs saved in --out (the recipe flags default to its card's)
+  --from DIR        train the finished model in DIR further, up to --epochs in all, into --out (a new
+                    folder; DIR is never modified). Its recipe is the default; a cosine schedule is
+                    stretched over the new total, so it restarts at that run's rate for the next epoch
   --out DIR         model folder: model.json, weights.bin, card.json, history.json, updated every epoch
 
 Ctrl-C stops after the current batch and keeps the last completed epoch in --out.`;
@@ -69,6 +73,7 @@ export async function run(args: string[]): Promise<number> {
         seed: { type: 'string' },
         data: { type: 'string' },
         resume: { type: 'boolean' },
+        from: { type: 'string' },
         out: { type: 'string' },
         quiet: { type: 'boolean' },
       },
@@ -87,15 +92,39 @@ export async function run(args: string[]): Promise<number> {
   if (v.optimizer && v.optimizer !== 'adam' && v.optimizer !== 'sgd') throw new Error(`--optimizer must be adam or sgd, got '${v.optimizer}'.`);
   if (v.schedule && !SCHEDULES.includes(v.schedule as ScheduleName)) throw new Error(`--schedule must be one of ${SCHEDULES.join(', ')}, got '${v.schedule}'.`);
 
+  if (v.from) {
+    const model = (['arch', 'width', 'depth', 'reg', 'factor', 'l1', 'l2', 'activity-l1', 'activity-layer'] as const).filter((k) => v[k] !== undefined);
+    if (model.length) throw new Error(`--from continues the model in ${v.from} as it is built; drop ${model.map((k) => `--${k}`).join(', ')}.`);
+    if (!v.epochs) throw new Error(`--from needs --epochs: the total number of epochs to train ${v.from} up to.`);
+  }
   // Every number is checked before any data or model is touched.
   const epochs = num('epochs', v.epochs, 20)!;
-  const batchSize = num('batch', v.batch, 64);
-  const learningRate = num('lr', v.lr);
   const valCount = num('val', v.val, 5000)!;
   const trainCount = num('train-count', v['train-count']);
+  const resume = Boolean(v.resume || v.from);
+  // With --from, --out either is new (made a copy of --from below) or holds an interrupted
+  // continuation of it, which --resume goes on with.
+  const started = existsSync(join(v.out, 'train-state.json'));
+  if (v.from && started) {
+    const had = readCard(v.out)?.training.continuedFrom;
+    if (!v.resume) throw new Error(`${v.out} already holds a training run; add --resume to go on with it, or choose a new folder.`);
+    if (had?.model !== basename(resolve(v.from))) {
+      throw new Error(`${v.out} does not continue ${v.from} (its card says ${had ? `it continues ${had.model}` : 'it was trained from scratch'}); drop --from to resume it, or choose another --out.`);
+    }
+  }
+  if (v.from && !started) checkContinueFrom(v.from, v.out, epochs);
+  const previous = resume ? readCard(v.from && !started ? v.from : v.out) : undefined;
+  // A resumed or continued run keeps its recipe unless a flag says otherwise: a silently different
+  // seed or batch size would make the later epochs a different run from the earlier ones.
+  const recipe = previous?.training;
+  const batchSize = num('batch', v.batch, recipe?.batchSize ?? 64);
+  const learningRate = num('lr', v.lr, recipe?.learningRate);
+  const seed = num('seed', v.seed, recipe?.seed ?? 0)!;
+  const optimizer = (v.optimizer as 'adam' | 'sgd' | undefined) ?? (recipe?.optimizer as 'adam' | 'sgd' | undefined) ?? 'adam';
+  const schedule = (v.schedule as ScheduleName | undefined) ?? (recipe?.schedule as ScheduleName | undefined) ?? 'cosine';
+  const augment = !(v['no-augment'] || recipe?.augmentation === 'none');
   const backend = await initBackend();
-  const seed = num('seed', v.seed, 0)!;
-  const existing = v.resume ? readCard(v.out) : undefined;
+  let existing = resume ? previous : undefined;
   const spec = existing?.spec ?? resolveModelSpec({
     arch: (v.arch ?? (() => { throw new Error('--arch is required. See `robustness train --help`.'); })()) as Arch,
     width: num('width', v.width),
@@ -109,8 +138,14 @@ export async function run(args: string[]): Promise<number> {
   const source = locateCifar10();
   const { validation, rest } = trainingSplit(valCount);
   const trainSet = trainCount ? rest.subset(rest.stratifiedIndices({ count: trainCount, seed })) : rest;
+  // The copy is made only once the arguments and the data have been found.
+  if (v.from && !existsSync(join(v.out, 'train-state.json'))) {
+    const copy = continueFrom(v.from, v.out, epochs);
+    console.error(`${copy.name}: continuing ${v.from} (${copy.training.continuedFrom!.epochs} epochs) up to ${epochs} epochs`);
+    existing = copy;
+  }
 
-  const model = v.resume && existing ? await loadModel(v.out) : buildModel(spec);
+  const model = resume && existing ? await loadModel(v.out) : buildModel(spec);
   const controller = new AbortController();
   const stop = (sig: string) => {
     if (controller.signal.aborted) process.exit(130);
@@ -127,20 +162,21 @@ export async function run(args: string[]): Promise<number> {
     output: 'logits' as const,
     activityL1,
     data: { name: 'cifar10', caveat: source.caveat },
+    ...(existing?.training.continuedFrom ? { training: { continuedFrom: existing.training.continuedFrom } } : {}),
   };
   try {
     const result = await train(model, trainSet, {
       epochs,
       batchSize,
-      optimizer: (v.optimizer as 'adam' | 'sgd' | undefined) ?? 'adam',
+      optimizer,
       learningRate,
-      schedule: (v.schedule as ScheduleName | undefined) ?? 'cosine',
-      augment: v['no-augment'] ? false : { crop: 4, flip: true },
+      schedule,
+      augment: augment ? { crop: 4, flip: true } : false,
       seed,
       validation,
       activityL1: activityL1 ?? undefined,
       out: v.out,
-      resume: v.resume,
+      resume,
       card,
       signal: controller.signal,
       progress: !v.quiet,

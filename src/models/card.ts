@@ -23,6 +23,11 @@ export interface ModelCard {
     backend: string;
     /** When the model was fine-tuned on adversarial examples, how. */
     adversarial?: Record<string, unknown>;
+    /**
+     * When the model is another one trained further (`robustness train --from`): the first
+     * `epochs` records of its history are that model's.
+     */
+    continuedFrom?: { model: string; epochs: number; cleanAccuracy?: { value: number; n: number } };
   };
   data: { name: string; caveat: string };
   /** Clean accuracy on the test split, with the number of images. */
@@ -34,4 +39,10 @@ export interface ModelCard {
   weights?: { dtype: 'float16'; float32CleanAccuracy?: { value: number; n: number } };
   parameters: number;
   createdAt: string;
+}
+
+/** The epochs a card records, naming the model a continued one started from: "18 (10 as resnet20-base, then 8)". */
+export function epochsText(card: ModelCard): string {
+  const t = card.training;
+  return t.continuedFrom ? `${t.epochs} (${t.continuedFrom.epochs} as ${t.continuedFrom.model}, then ${t.epochs - t.continuedFrom.epochs})` : String(t.epochs);
 }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
-import type { ModelCard } from '../models/card.js';
+import { epochsText, type ModelCard } from '../models/card.js';
 
 /** The paper's four claims, in the order the report shows them. */
 export const PAPER_CLAIM_IDS = ['fig1', 'table1', 'fig3', 'table2'] as const;
@@ -183,7 +183,7 @@ function modelsTable(facts: readonly FixtureFacts[]): string {
     const act = card.activityL1 ? `${card.activityL1.lambda} on ${card.activityL1.layer}` : '-';
     const t = card.training;
     const acc = card.cleanAccuracy ? `${(100 * card.cleanAccuracy.value).toFixed(2)}% (n=${card.cleanAccuracy.n}${card.weights?.dtype === 'float16' ? ', float16 weights' : ''})` : '-';
-    const row = [card.name, arch, String(s.width), reg, act, card.parameters.toLocaleString('en-US'), String(t.epochs), String(t.batchSize), `${t.optimizer} ${t.learningRate}, ${t.schedule}`, `${t.trainImages} / ${t.validationImages}`, acc, t.backend, String(Math.round(t.seconds / 60)), finished ? 'finished' : 'still training'];
+    const row = [card.name, arch, String(s.width), reg, act, card.parameters.toLocaleString('en-US'), epochsText(card), String(t.batchSize), `${t.optimizer} ${t.learningRate}, ${t.schedule}`, `${t.trainImages} / ${t.validationImages}`, acc, t.backend, String(Math.round(t.seconds / 60)), finished ? 'finished' : 'still training'];
     return `| ${row.map(cell).join(' | ')} |`;
   });
   return `${head}${rows.join('\n')}\n`;

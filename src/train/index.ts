@@ -7,3 +7,5 @@ export { learningRateAt, SCHEDULES } from './schedule.js';
 export type { ScheduleName } from './schedule.js';
 export { adversarialSet, adversarialTraining, PAPER_ATTACKS } from './adversarial.js';
 export type { AdversarialAttackSpec, AdversarialSet, AdversarialSetOptions, AdversarialSetStats, AdversarialTrainingOptions, AdversarialTrainingResult } from './adversarial.js';
+export { continueFrom } from './continueFrom.js';
+export type { ContinuedFrom } from './continueFrom.js';
