@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { interruptedMessage } from './args.js';
 import { main } from './main.js';
+import { resolveRecipe } from './train.js';
 
 describe('robustness train', () => {
   it('names what is missing or wrong before touching any data', async () => {
@@ -14,6 +15,20 @@ describe('robustness train', () => {
     await expect(main(['train', '--from', 'fixtures/models/resnet20-base', '--arch', 'vgg16', '--width', '2', '--out', '/tmp/x'])).rejects.toThrow(/drop --arch, --width/);
     await expect(main(['train', '--from', 'fixtures/models/resnet20-base', '--out', '/tmp/x'])).rejects.toThrow(/--from needs --epochs/);
     await expect(main(['train', '--from', '/nonexistent/model', '--epochs', '3', '--out', '/tmp/x'])).rejects.toThrow(/is not a trained model folder/);
+  });
+});
+
+describe('the recipe of a resumed or continued run', () => {
+  const card = { epochs: 10, batchSize: 32, optimizer: 'adam', learningRate: 5e-4, schedule: 'step', augmentation: 'none', seed: 7, trainImages: 1, validationImages: 0, seconds: 1, imagesPerSecond: 1, backend: 'wasm' };
+  it('is the card\'s unless a flag says otherwise, and the defaults for a new run', () => {
+    expect(resolveRecipe({}, card)).toEqual({ batchSize: 32, learningRate: 5e-4, seed: 7, optimizer: 'adam', schedule: 'step', augment: false });
+    expect(resolveRecipe({ batch: 64, seed: 1, schedule: 'cosine' }, card)).toEqual({ batchSize: 64, learningRate: 5e-4, seed: 1, optimizer: 'adam', schedule: 'cosine', augment: false });
+    expect(resolveRecipe({})).toEqual({ batchSize: 64, learningRate: undefined, seed: 0, optimizer: 'adam', schedule: 'cosine', augment: true });
+    expect(resolveRecipe({ noAugment: true })).toMatchObject({ augment: false });
+  });
+  it('drops the card\'s learning rate when the optimizer changes', () => {
+    expect(resolveRecipe({ optimizer: 'sgd' }, card)).toMatchObject({ optimizer: 'sgd', learningRate: undefined });
+    expect(resolveRecipe({ optimizer: 'sgd', lr: 0.1 }, card)).toMatchObject({ optimizer: 'sgd', learningRate: 0.1 });
   });
 });
 

@@ -5,6 +5,7 @@ import { initBackend } from '../backend/select.js';
 import { cifar10Dataset, locateCifar10 } from '../data/cifar10.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { ARCHS, buildModel, resolveModelSpec, type Arch } from '../models/build.js';
+import type { ModelCard } from '../models/card.js';
 import { loadModel, readCard, saveModel } from '../models/io.js';
 import { REGULARIZER_NAMES, regularizerSpec, type RegularizerName } from '../models/regularizers.js';
 import { checkContinueFrom, continueFrom } from '../train/continueFrom.js';
@@ -45,6 +46,34 @@ export function trainingSplit(valCount: number): { validation: ImageDataset | un
   const all = cifar10Dataset('train');
   const order = all.stratifiedIndices({ seed: 12345 });
   return { validation: valCount > 0 ? all.subset(order.subarray(0, valCount)) : undefined, rest: all.subset(order.subarray(valCount)) };
+}
+
+/** The recipe flags of `robustness train`, as given (undefined: not given). */
+export interface RecipeFlags {
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  optimizer?: 'adam' | 'sgd';
+  schedule?: ScheduleName;
+  noAugment?: boolean;
+}
+
+/**
+ * The recipe a run trains with: the flags given, then (for a resumed or continued run) the card's
+ * recipe, then the defaults. A resumed run that silently took another seed or batch size would make
+ * its later epochs a different run from its earlier ones. The card's learning rate is kept only
+ * with the card's optimizer: Adam's 1e-3 is no rate for SGD.
+ */
+export function resolveRecipe(flags: RecipeFlags, card?: ModelCard['training']) {
+  const optimizer = flags.optimizer ?? (card?.optimizer as 'adam' | 'sgd' | undefined) ?? 'adam';
+  return {
+    batchSize: flags.batch ?? card?.batchSize ?? 64,
+    learningRate: flags.lr ?? (card && card.optimizer === optimizer ? card.learningRate : undefined),
+    seed: flags.seed ?? card?.seed ?? 0,
+    optimizer,
+    schedule: flags.schedule ?? (card?.schedule as ScheduleName | undefined) ?? 'cosine',
+    augment: !(flags.noAugment || card?.augmentation === 'none'),
+  };
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -114,15 +143,10 @@ export async function run(args: string[]): Promise<number> {
   }
   if (v.from && !started) checkContinueFrom(v.from, v.out, epochs);
   const previous = resume ? readCard(v.from && !started ? v.from : v.out) : undefined;
-  // A resumed or continued run keeps its recipe unless a flag says otherwise: a silently different
-  // seed or batch size would make the later epochs a different run from the earlier ones.
-  const recipe = previous?.training;
-  const batchSize = num('batch', v.batch, recipe?.batchSize ?? 64);
-  const learningRate = num('lr', v.lr, recipe?.learningRate);
-  const seed = num('seed', v.seed, recipe?.seed ?? 0)!;
-  const optimizer = (v.optimizer as 'adam' | 'sgd' | undefined) ?? (recipe?.optimizer as 'adam' | 'sgd' | undefined) ?? 'adam';
-  const schedule = (v.schedule as ScheduleName | undefined) ?? (recipe?.schedule as ScheduleName | undefined) ?? 'cosine';
-  const augment = !(v['no-augment'] || recipe?.augmentation === 'none');
+  const { batchSize, learningRate, seed, optimizer, schedule, augment } = resolveRecipe(
+    { batch: num('batch', v.batch), lr: num('lr', v.lr), seed: num('seed', v.seed), optimizer: v.optimizer as 'adam' | 'sgd' | undefined, schedule: v.schedule as ScheduleName | undefined, noAugment: v['no-augment'] },
+    previous?.training,
+  );
   const backend = await initBackend();
   let existing = resume ? previous : undefined;
   const spec = existing?.spec ?? resolveModelSpec({
