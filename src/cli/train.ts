@@ -148,7 +148,7 @@ export async function run(args: string[]): Promise<number> {
     previous?.training,
   );
   const backend = await initBackend();
-  let existing = resume ? previous : undefined;
+  let existing = previous;
   const spec = existing?.spec ?? resolveModelSpec({
     arch: (v.arch ?? (() => { throw new Error('--arch is required. See `robustness train --help`.'); })()) as Arch,
     width: num('width', v.width),
@@ -163,7 +163,7 @@ export async function run(args: string[]): Promise<number> {
   const { validation, rest } = trainingSplit(valCount);
   const trainSet = trainCount ? rest.subset(rest.stratifiedIndices({ count: trainCount, seed })) : rest;
   // The copy is made only once the arguments and the data have been found.
-  if (v.from && !existsSync(join(v.out, 'train-state.json'))) {
+  if (v.from && !started) {
     const copy = continueFrom(v.from, v.out, epochs);
     console.error(`${copy.name}: continuing ${v.from} (${copy.training.continuedFrom!.epochs} epochs) up to ${epochs} epochs`);
     existing = copy;
