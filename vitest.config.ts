@@ -25,6 +25,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts'],
+          // Unit tests never reach the dataset authors' site: the first-use download is tested
+          // against a server on 127.0.0.1, with this lifted inside the test.
+          env: { ROBUSTNESS_OFFLINE: '1' },
           setupFiles: [src('test-support/setup-env.ts')],
           testTimeout: 120_000,
           hookTimeout: 120_000,

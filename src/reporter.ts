@@ -2,7 +2,7 @@
 // reports/robustness.json and a self-contained reports/index.html, and rebuilds the paper
 // reproduction report (reports/paper.md) from the claim files the paper specs write.
 import { claimsWrittenSince, readClaims, writePaperReport } from './report/paper.js';
-import { clearResults, readResults } from './report/record.js';
+import { clearResults, isEmbeddedSample, readResults } from './report/record.js';
 import { writeHtmlReport, writeReport } from './report/write.js';
 
 export interface RobustnessReporterOptions {
@@ -39,7 +39,9 @@ export default class RobustnessReporter {
     }
     if (records.length > 0) {
       const { html } = writeReport(records, this.root);
-      console.log(`\n[vitest-robustness] ${records.length} robustness checks; report: ${html}`);
+      const onSample = records.filter(isEmbeddedSample).length;
+      const sample = onSample ? ` (${onSample} on the embedded 200-image CIFAR-10 sample, not a full test split)` : '';
+      console.log(`\n[vitest-robustness] ${records.length} robustness checks${sample}; report: ${html}`);
     } else if (claims > 0 && fresh) {
       // A run whose paper specs made no matcher calls still gets its paper section; the last
       // robustness.json is left alone. A run that measured nothing at all (the unit tests) leaves

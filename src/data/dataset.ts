@@ -13,6 +13,8 @@ export class ImageDataset {
   /**
    * @param pixels N*H*W*C bytes, image-major, row-major, channels last.
    * @param labels one class index per image.
+   * @param source where the images came from, stated beside any figure computed on them
+   *   (e.g. 'CIFAR-10, JPEG q75 copy'); Samples drawn from the dataset carry it into records.
    */
   constructor(
     readonly pixels: Uint8Array,
@@ -22,6 +24,7 @@ export class ImageDataset {
     readonly height: number,
     readonly width: number,
     readonly channels: number,
+    readonly source?: string,
   ) {
     this.size = labels.length;
     const per = height * width * channels;
@@ -104,6 +107,7 @@ export class ImageDataset {
     return makeSamples(this.imagesTensor(idx), this.labelsTensor(idx), {
       ids: Array.from(idx, (i) => this.ids[i]!),
       classNames: this.classNames,
+      source: this.source,
     });
   }
 
@@ -134,7 +138,8 @@ export class ImageDataset {
       ids.push(...p.ids);
       at += p.size;
     }
-    return new ImageDataset(pixels, labels, ids, first.classNames, first.height, first.width, first.channels);
+    const sources = [...new Set(parts.map((p) => p.source).filter((x): x is string => x !== undefined))];
+    return new ImageDataset(pixels, labels, ids, first.classNames, first.height, first.width, first.channels, sources.length ? sources.join(' + ') : undefined);
   }
 
   /** A new dataset holding only the given images (shares no tensors; copies bytes). */
@@ -150,7 +155,13 @@ export class ImageDataset {
       this.height,
       this.width,
       this.channels,
+      this.source,
     );
+  }
+
+  /** The same images (shared, not copied) with their provenance stated. */
+  withSource(source: string): ImageDataset {
+    return new ImageDataset(this.pixels, this.labels, this.ids, this.classNames, this.height, this.width, this.channels, source);
   }
 
   /**

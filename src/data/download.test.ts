@@ -1,27 +1,17 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCifarBinary, readCifarBinary } from './cifarBinary.js';
+import { standInArchive, standInMd5, standInMembers } from '../test-support/cifarArchive.js';
+import { readCifarBinary } from './cifarBinary.js';
 import { downloadCifar10 } from './download.js';
 import { readTar, writeTar } from './tar.js';
 
-// A stand-in for the official tarball, served from loopback: same member names and format.
-function batch(n: number, label: number): Uint8Array {
-  return encodeCifarBinary(Uint8Array.from({ length: n * 3072 }, (_, i) => (i + label) % 251), new Array(n).fill(label));
-}
-const members = [
-  ...[1, 2, 3, 4, 5].map((k) => ({ name: `cifar-10-batches-bin/data_batch_${k}.bin`, data: batch(2, k) })),
-  { name: 'cifar-10-batches-bin/test_batch.bin', data: batch(3, 0) },
-  { name: 'cifar-10-batches-bin/batches.meta.txt', data: Buffer.from('airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n') },
-  { name: 'cifar-10-batches-bin/readme.html', data: Buffer.from('<html></html>') },
-];
-const archive = gzipSync(writeTar(members));
-const md5 = createHash('md5').update(archive).digest('hex');
+const members = standInMembers;
+const archive = standInArchive;
+const md5 = standInMd5;
 
 let server: Server;
 let base: string;

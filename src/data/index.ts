@@ -10,6 +10,7 @@ export { readCifarBinary, encodeCifarBinary, findCifarBinaryDir, CIFAR_RECORD_BY
 export { readImageFolder, listImageFolder } from './imageFolder.js';
 export type { ImageFolderOptions } from './imageFolder.js';
 export { downloadCifar10, CIFAR10_URL, CIFAR10_MD5 } from './download.js';
+export { readEmbeddedSample, EMBEDDED_SAMPLE_CAVEAT } from './embeddedSample.js';
 export type { DownloadOptions } from './download.js';
 export { decodeImage } from './decodeImage.js';
 export type { RgbImage } from './decodeImage.js';

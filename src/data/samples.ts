@@ -10,6 +10,8 @@ export interface Samples {
   readonly labels: tf.Tensor1D;
   readonly ids: readonly string[];
   readonly classNames: readonly string[];
+  /** Where the images came from (e.g. 'CIFAR-10, JPEG q75 copy'); records of checks on them state it. */
+  readonly source?: string;
   readonly size: number;
   at(index: number): Samples;
   slice(start: number, end?: number): Samples;
@@ -20,7 +22,7 @@ export interface Samples {
 export function makeSamples(
   images: tf.Tensor4D,
   labels: tf.Tensor1D,
-  options: { ids?: readonly string[]; classNames?: readonly string[] } = {},
+  options: { ids?: readonly string[]; classNames?: readonly string[]; source?: string } = {},
 ): Samples {
   if (images.rank !== 4) throw new Error(`Samples images must be a rank-4 tensor [N, H, W, C]; got shape [${images.shape.join(', ')}].`);
   if (labels.rank !== 1) throw new Error(`Samples labels must be a rank-1 int32 tensor [N]; got shape [${labels.shape.join(', ')}].`);
@@ -31,17 +33,19 @@ export function makeSamples(
   const ids = options.ids ?? Array.from({ length: n }, (_, i) => String(i));
   if (ids.length !== n) throw new Error(`Samples has ${n} images but ${ids.length} ids.`);
   const classNames = options.classNames ?? [];
+  const { source } = options;
   const slice = (start: number, end = n): Samples => {
     const s = Math.max(0, start);
     const e = Math.min(n, end);
     if (e <= s) throw new Error(`Samples.slice(${start}, ${end}) is empty: the Samples holds ${n} images.`);
-    return makeSamples(images.slice([s, 0, 0, 0], [e - s, -1, -1, -1]), labels.slice([s], [e - s]), { ids: ids.slice(s, e), classNames });
+    return makeSamples(images.slice([s, 0, 0, 0], [e - s, -1, -1, -1]), labels.slice([s], [e - s]), { ids: ids.slice(s, e), classNames, source });
   };
   return {
     images,
     labels,
     ids,
     classNames,
+    source,
     size: n,
     at(index: number) {
       if (!Number.isInteger(index) || index < 0 || index >= n) throw new RangeError(`Samples.at(${index}) is out of range: the Samples holds ${n} images (0..${n - 1}).`);

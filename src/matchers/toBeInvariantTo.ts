@@ -42,7 +42,7 @@ export async function toBeInvariantTo(this: MatcherThis, received: unknown, mode
   // An exception inside the property (a bad model, a shape error) is an error, not a verdict.
   if (result.failed && result.errorInstance instanceof Error && !/returning false/.test(result.errorInstance.message)) throw result.errorInstance;
   if (!result.failed || !result.counterexample) {
-    record(this, model, { matcher: name, method: perturbation.toString(), params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', value: 1, threshold: { op: '>=', value: 1 }, n: result.numRuns, pass: true, artefacts: [] });
+    record(this, model, { matcher: name, data: samples.source, method: perturbation.toString(), params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', value: 1, threshold: { op: '>=', value: 1 }, n: result.numRuns, pass: true, artefacts: [] });
     return {
       pass: true,
       message: () => `expected some sample's prediction to change under ${perturbation} — none did in ${result.numRuns} cases (seed ${result.seed})`,
@@ -63,6 +63,7 @@ export async function toBeInvariantTo(this: MatcherThis, received: unknown, mode
   }
   record(this, model, {
     matcher: name,
+    data: samples.source,
     method: p.kind,
     params: { counterexample: p.toString(), seed: result.seed, path: result.counterexamplePath, sample: samples.ids[i] },
     metric: 'invariance',

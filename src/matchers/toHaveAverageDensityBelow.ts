@@ -17,6 +17,7 @@ export async function toHaveAverageDensityBelow(this: MatcherThis, received: unk
   const ci = bootstrapCI(r.perSample, { seed: 0 });
   record(this, received, {
     matcher: name,
+    data: s.source,
     method: 'averageDensity',
     params: { layer: r.layer, units: r.units },
     metric: 'density',

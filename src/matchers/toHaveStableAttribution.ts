@@ -73,6 +73,7 @@ export async function toHaveStableAttribution(this: MatcherThis, received: unkno
     }
     record(this, model, {
       matcher: name,
+      data: samples.source,
       method,
       params: { change, ...options.params },
       metric: 'ssd',

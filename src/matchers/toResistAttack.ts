@@ -68,6 +68,7 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
     const cmp = minAccuracy !== undefined ? '>=' : '<=';
     record(this, model, {
       matcher: name,
+      data: samples.source,
       method: a.name,
       params: result.params as Record<string, unknown>,
       metric: minAccuracy !== undefined ? 'robustAccuracy' : 'successRate',

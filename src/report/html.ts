@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { PaperClaim } from './paper.js';
 import { renderPaperHtml } from './paperHtml.js';
-import type { RobustnessRecord } from './record.js';
+import { isEmbeddedSample, type RobustnessRecord } from './record.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -36,9 +36,13 @@ export function renderHtml(records: readonly RobustnessRecord[], meta: { generat
       (r) =>
         `<tr class="${r.pass ? 'pass' : 'fail'}"><td>${esc(r.model)}</td><td>${esc(r.spec)}</td><td>${esc(r.test)}</td><td>${esc(r.method)}</td><td>${esc(r.metric)}</td>` +
         `<td data-v="${r.value}">${fmt(r.value)}</td><td>${r.interval ? `${fmt(r.interval.lower)} – ${fmt(r.interval.upper)}` : ''}</td><td>${esc(r.threshold.op)} ${fmt(r.threshold.value)}</td>` +
-        `<td data-v="${r.n}">${r.n}</td><td>${r.pass ? 'pass' : 'FAIL'}</td><td class="params">${esc(JSON.stringify(r.params))}</td><td>${esc(r.backend)}</td></tr>`,
+        `<td data-v="${r.n}">${r.n}</td><td>${r.pass ? 'pass' : 'FAIL'}</td><td class="params">${esc(JSON.stringify(r.params))}</td><td>${esc(r.backend)}</td><td class="${isEmbeddedSample(r) ? 'sample' : ''}">${esc(r.data ?? '')}</td></tr>`,
     )
     .join('\n');
+  const onSample = records.filter(isEmbeddedSample).length;
+  const sampleNote = onSample
+    ? `<p class="sample">${onSample} of ${records.length} checks ran on the embedded 200-image sample of CIFAR-10 (20 test images per class), not on a full test split: their figures rest on few images. Run with network (CIFAR-10 is downloaded once into the cache), or set CIFAR10_DIR, for the full set.</p>\n`
+    : '';
   const figures = records
     .filter((r) => r.artefacts.length)
     .map((r) => `<section><h3>${esc(r.model)} · ${esc(r.test)}</h3><div class="figs">${r.artefacts.map((a) => img(a, meta.root)).join('')}</div></section>`)
@@ -50,17 +54,18 @@ body{font:14px system-ui,sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse;margin:12px 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}
 th{background:#f3f3f3;cursor:pointer}tr.fail td,td.fail{background:#fde8e8}tr.pass td:nth-child(10),td.pass{background:#e8f6e8}
 td.params{font:12px monospace;max-width:420px;word-break:break-all}
+td.sample,p.sample{background:#fff4d6}
 td.partly,span.partly{background:#fff4d6}span.pass{background:#e8f6e8}span.fail{background:#fde8e8}p.setup,p.measured{font-size:12px;color:#555}figure img.paper{image-rendering:auto;max-width:100%}
 .figs{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figure img{image-rendering:pixelated;border:1px solid #ddd}figcaption{font-size:11px;color:#666}
 </style></head><body>
 <h1>Robustness report</h1>
 <p>Generated ${esc(meta.generated)} · ${records.length} checks · ${records.filter((r) => r.pass).length} passed${paper ? ' · <a href="#paper">paper reproduction</a>' : ''}</p>
-${records.length === 0 ? '<p>No robustness matcher checks were recorded in this run.</p>' : ''}<h2>Per model</h2>
+${sampleNote}${records.length === 0 ? '<p>No robustness matcher checks were recorded in this run.</p>' : ''}<h2>Per model</h2>
 <table id="models"><thead><tr><th>model</th><th>arch</th><th>clean accuracy</th><th>checks passed</th></tr></thead><tbody>
 ${summary}
 </tbody></table>
 <h2>Every check</h2>
-<table id="checks" class="sortable"><thead><tr><th>model</th><th>spec</th><th>test</th><th>method</th><th>metric</th><th>value</th><th>95% interval</th><th>threshold</th><th>n</th><th>verdict</th><th>parameters</th><th>backend</th></tr></thead><tbody>
+<table id="checks" class="sortable"><thead><tr><th>model</th><th>spec</th><th>test</th><th>method</th><th>metric</th><th>value</th><th>95% interval</th><th>threshold</th><th>n</th><th>verdict</th><th>parameters</th><th>backend</th><th>data</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
 <h2>Images: worst adversarial examples, heatmap pairs, snapshot diffs</h2>

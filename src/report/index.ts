@@ -1,5 +1,5 @@
 // Public names of src/report.
-export { recordResult, readResults, clearResults, resultsDir } from './record.js';
+export { recordResult, readResults, clearResults, resultsDir, isEmbeddedSample } from './record.js';
 export type { RobustnessRecord } from './record.js';
 export { renderHtml } from './html.js';
 export { writeReport } from './write.js';

@@ -15,6 +15,11 @@ export interface RobustnessRecord {
   /** 'pgd', 'gradcam', ... */
   method: string;
   params: Record<string, unknown>;
+  /**
+   * Where the images of the check came from (`Samples.source`), e.g. 'CIFAR-10, JPEG q75 copy' or
+   * 'CIFAR-10, embedded 200-image sample (JPEG q75 copy)'; absent when the samples do not say.
+   */
+  data?: string;
   /** 'robustAccuracy' | 'successRate' | 'ssd' | 'density' | 'snapshotDiffPixels' | 'invariance' */
   metric: string;
   value: number;
@@ -25,6 +30,11 @@ export interface RobustnessRecord {
   /** PNGs the matcher saved (paths relative to the project root). */
   artefacts: string[];
   time: string;
+}
+
+/** A check run on the package's embedded CIFAR-10 sample, not on a full test split. */
+export function isEmbeddedSample(r: Pick<RobustnessRecord, 'data'>): boolean {
+  return /embedded \d+-image sample/.test(r.data ?? '');
 }
 
 /** Where matchers drop their records while a run is going (one file per worker process). */
