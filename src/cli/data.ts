@@ -7,8 +7,10 @@ import { argError } from './args.js';
 export const usage = `usage: robustness data cifar10 [--cache DIR] [--force] [--url URL]
        robustness data decode [--dir DIR]
 
-  cifar10   download the official CIFAR-10 binary release (${CIFAR10_URL})
-            into the cache (ROBUSTNESS_CACHE, default ${cacheDir()}), checking its MD5
+  cifar10   download the official CIFAR-10 binary release (${CIFAR10_URL},
+            or ROBUSTNESS_CIFAR10_URL, a mirror) into the cache (ROBUSTNESS_CACHE, default
+            ${cacheDir()}), checking its MD5 (ROBUSTNESS_CIFAR10_MD5 for a mirror's own file);
+            cifar10.test() and cifar10.dataset() do this on first use
   decode    decode both splits of CIFAR-10 once (CIFAR10_DIR or --dir) into the cache,
             so later runs read bytes instead of JPEGs; prints counts and time`;
 

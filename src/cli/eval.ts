@@ -40,7 +40,7 @@ export async function run(args: string[]): Promise<number> {
       return `| ${name} | ${((100 * k) / n).toFixed(2)}% | ${(100 * ci.lower).toFixed(1)}–${(100 * ci.upper).toFixed(1)}% |`;
     };
     const card = cardOf(model);
-    console.log(`${card?.name ?? v.model}: ${attack.name} (${Object.entries(r.params).filter(([, x]) => x !== undefined).map(([k, x]) => `${k} ${typeof x === 'number' ? Number(x.toPrecision(4)) : x}`).join(', ')}), n=${n} (${cifar10.locate().caveat})`);
+    console.log(`${card?.name ?? v.model}: ${attack.name} (${Object.entries(r.params).filter(([, x]) => x !== undefined).map(([k, x]) => `${k} ${typeof x === 'number' ? Number(x.toPrecision(4)) : x}`).join(', ')}), n=${n} (${samples.source})`);
     console.log('| accuracy | value | 95% CI |\n| --- | --- | --- |');
     console.log(row('clean', clean));
     console.log(row(`under ${attack.name}`, robust));
