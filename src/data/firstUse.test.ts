@@ -117,7 +117,7 @@ describe('CIFAR-10 on first use', () => {
     }
     expect(requests['/held.tar.gz']).toBe(1);
     for (const p of [a, b]) expect(JSON.parse(p.out())).toEqual({ size: 3, source: 'CIFAR-10, official binary release', counts: [3, 0, 0, 0, 0, 0, 0, 0, 0, 0] });
-    const downloader = /downloading CIFAR-10/.test(a.err()) ? a : b;
+    const downloader = /downloading CIFAR-10 +\[/.test(a.err()) ? a : b;
     const waiter = downloader === a ? b : a;
     expect(downloader.err()).toMatch(/downloading CIFAR-10 +\[#{24}\] 100% .* done in/);
     expect(waiter.err()).toMatch(/waiting for process \d+ on .*, which is downloading CIFAR-10 into/);
