@@ -75,7 +75,7 @@ export function cifar10Dataset(split: Split, dir?: string): ImageDataset {
   return readSplit(locateCifar10(dir), split);
 }
 
-/** Set (to anything but '' or '0') to forbid the first-use download. */
+/** `ROBUSTNESS_OFFLINE` set to anything but '', '0' or 'false' forbids the first-use download. */
 export function isOffline(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = env.ROBUSTNESS_OFFLINE;
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
@@ -127,7 +127,7 @@ function howToGetFull(): string {
 function fromEmbedded(split: Split, missing: string, options: Cifar10Options | 'all'): ImageDataset {
   const sample = readEmbeddedSample();
   const refuse = (what: string) =>
-    new Error(`CIFAR-10 not found: no CIFAR10_DIR is set, and ${missing}. The embedded ${EMBEDDED_SAMPLE_COUNT}-image sample (20 test images per class) cannot serve ${what}. ${howToGetFull()}`);
+    new Error(`CIFAR-10 not found: no CIFAR10_DIR is set, and ${missing}. The embedded ${EMBEDDED_SAMPLE_COUNT}-image sample (${EMBEDDED_SAMPLE_COUNT / CIFAR10_CLASSES.length} test images per class) cannot serve ${what}. ${howToGetFull()}`);
   if (split !== 'test') throw refuse(`the ${split} split: it holds test images only`);
   if (options === 'all' || options.count === undefined) throw refuse('the whole test split');
   const classes = options.classes ? ` of ${options.classes.join(', ')}` : '';
