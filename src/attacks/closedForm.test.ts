@@ -113,21 +113,29 @@ const binaryArb = fc.record({
   side: fc.constantFrom(-1, 1),
 });
 
+// DeepFool's push (1e-4 by default, from the authors' code) is added to each step's distance to
+// the boundary; on a linear model one step crosses, so the result lies (|f(x)| / ||w|| + push) *
+// (1 + overshoot) from x. Push 0 is the step of the paper's equations.
+const pushArb = fc.constantFrom(undefined, 0, 1e-4, 1e-3);
+
 describe('DeepFool on a binary linear model', () => {
-  it('L2: lands at |f(x)| / ||w|| * (1 + overshoot) from x, along w, and flips the label', async () => {
+  it('L2: lands at (|f(x)| / ||w|| + push) * (1 + overshoot) from x, along w, and flips the label', async () => {
     await fc.assert(
-      fc.asyncProperty(binaryArb, fc.constantFrom(0.02, 0.1), async ({ w, xs, dist, side }, overshoot) => {
+      fc.asyncProperty(binaryArb, fc.constantFrom(0.02, 0.1), pushArb, async ({ w, xs, dist, side }, overshoot, push) => {
         const nw = Math.hypot(...w);
         const { model, f0, label } = binaryCase(w, xs, side * dist, nw);
         const x = tf.tensor4d(xs, [1, ...SHAPE]);
         const y = tf.tensor1d([label], 'int32');
-        const r = await deepfool.run(model, x, y, { overshoot });
+        const r = await deepfool.run(model, x, y, { overshoot, push });
         const delta = Array.from(await r.adversarial.data(), (v, d) => v - xs[d]!);
-        expect(r.l2[0]! / ((Math.abs(f0) / nw) * (1 + overshoot))).toBeCloseTo(1, 3);
+        expect(r.l2[0]! / ((Math.abs(f0) / nw + (push ?? 1e-4)) * (1 + overshoot))).toBeCloseTo(1, 3);
         const cos = delta.reduce((s, v, d) => s + v * w[d]!, 0) / (Math.hypot(...delta) * nw);
         expect(Math.abs(cos)).toBeCloseTo(1, 4);
         expect(r.predsAfter[0]).toBe(1 - label);
         expect(r.success[0]).toBe(true);
+        // One step crosses a linear boundary: one gradient pass, and forward passes for the clean
+        // predictions, the candidate classes, the check after the step and the final predictions.
+        expect(r.queries).toEqual({ forward: 4, gradient: 1 });
         tf.dispose([x, y, r.adversarial]);
         model.dispose();
       }),
@@ -135,15 +143,15 @@ describe('DeepFool on a binary linear model', () => {
     );
   });
 
-  it('Linf: lands at |f(x)| / ||w||_1 * (1 + overshoot) in Linf and flips the label', async () => {
+  it('Linf: lands at (|f(x)| / ||w||_1 + push) * (1 + overshoot) in Linf and flips the label', async () => {
     await fc.assert(
-      fc.asyncProperty(binaryArb, async ({ w, xs, dist, side }) => {
+      fc.asyncProperty(binaryArb, pushArb, async ({ w, xs, dist, side }, push) => {
         const n1 = w.reduce((s, v) => s + Math.abs(v), 0);
         const { model, f0, label } = binaryCase(w, xs, side * dist, n1);
         const x = tf.tensor4d(xs, [1, ...SHAPE]);
         const y = tf.tensor1d([label], 'int32');
-        const r = await deepfool.run(model, x, y, { norm: 'linf' });
-        expect(r.linf[0]! / ((Math.abs(f0) / n1) * 1.02)).toBeCloseTo(1, 3);
+        const r = await deepfool.run(model, x, y, { norm: 'linf', push });
+        expect(r.linf[0]! / ((Math.abs(f0) / n1 + (push ?? 1e-4)) * 1.02)).toBeCloseTo(1, 3);
         expect(r.predsAfter[0]).toBe(1 - label);
         tf.dispose([x, y, r.adversarial]);
         model.dispose();

@@ -15,19 +15,30 @@ export interface DeepFoolParams extends CommonParams {
   norm: NormName;
   /** Optional budget in `norm`: the result is projected onto the eps-ball. @defaultValue Infinity (none) */
   eps: number;
+  /**
+   * Added to every step's distance to the linearised boundary (in `norm`), so that each step
+   * lands just past that boundary rather than on it. On it, float rounding decides which side an
+   * image ends on, and an image can stall once its step is below what float32 can add to its
+   * pixels. The DeepFool authors' reference code steps `(pert + 1e-4) * w / ||w||`
+   * (github.com/LTS4/DeepFool, deepfool.py); Foolbox 3 adds 1e-4 to the distances. 0 gives the
+   * step of the paper's equations.
+   * @defaultValue 1e-4
+   */
+  push: number;
 }
 
 /** Defaults of {@link deepfool}. */
-export const DEEPFOOL_DEFAULTS: DeepFoolParams = { ...COMMON_DEFAULTS, maxIter: 50, overshoot: 0.02, candidates: 10, norm: 'l2', eps: Infinity };
+export const DEEPFOOL_DEFAULTS: DeepFoolParams = { ...COMMON_DEFAULTS, maxIter: 50, overshoot: 0.02, candidates: 10, norm: 'l2', eps: Infinity, push: 1e-4 };
 
 const TINY = 1e-8;
 
 /**
  * DeepFool (Moosavi-Dezfooli et al., 2016), multi-class, untargeted: linearise the model around
  * the current point, step to the nearest linearised boundary between the label and one of the
- * candidate classes, repeat until the prediction leaves the label; the accumulated step is scaled
- * by 1 + overshoot. Samples already misclassified are left as they are. Only samples still
- * classified as their label are differentiated in each iteration.
+ * candidate classes (`push` past it), repeat until the prediction leaves the label; the
+ * accumulated step is scaled by 1 + overshoot. Samples already misclassified are left as they
+ * are. Each sample stops once it has crossed: only samples still classified as their label are
+ * evaluated and differentiated in each iteration, and the batch ends when none is left.
  *
  * @example
  * ```ts
@@ -43,6 +54,7 @@ export const deepfool = defineAttack<DeepFoolParams>({
     checkEps(p.eps, p.norm, x.shape[1] * x.shape[2] * x.shape[3], 'deepfool', true);
     if (!Number.isInteger(p.maxIter) || p.maxIter < 1) throw new RangeError(`deepfool: maxIter must be a positive integer; got ${String(p.maxIter)}.`);
     if (!(typeof p.overshoot === 'number' && p.overshoot >= 0 && Number.isFinite(p.overshoot))) throw new RangeError(`deepfool: overshoot must be a number >= 0; got ${String(p.overshoot)}.`);
+    if (!(typeof p.push === 'number' && p.push >= 0 && Number.isFinite(p.push))) throw new RangeError(`deepfool: push must be a number >= 0 (the DeepFool authors' 1e-4 by default, 0 for none); got ${String(p.push)}.`);
     if (!Number.isInteger(p.candidates) || p.candidates < 2) throw new RangeError(`deepfool: candidates must be an integer >= 2 (the label and at least one other class); got ${String(p.candidates)}.`);
     return p;
   },
@@ -58,15 +70,16 @@ async function deepfoolChunk(ctx: AttackContext, p: DeepFoolParams): Promise<tf.
   const order = await candidateClasses(ctx, k);
   let total = tf.zerosLike(x0) as tf.Tensor4D;
   let x = tf.clone(x0);
+  // At x0 the framework's clean predictions say which samples are still their label; after that,
+  // only the samples the last step moved can have changed (the others' total, and so their x,
+  // stays as it was), so only those are evaluated again.
+  let active: number[] = [];
+  for (let i = 0; i < n; i++) if (ctx.predsBefore[i] === ctx.labelsHost[i]) active.push(i);
   try {
     for (let iter = 0; iter < p.maxIter; iter++) {
-      const preds = tf.tidy(() => ctx.logits(x).argMax(1));
-      const predsHost = await preds.data();
-      preds.dispose();
-      const active: number[] = [];
-      for (let i = 0; i < n; i++) if (predsHost[i] === ctx.labelsHost[i]) active.push(i);
+      if (iter > 0) active = await stillLabel(ctx, x, active);
       if (active.length === 0) break;
-      const step = await bestStep(ctx, x, active, order, k, p.norm);
+      const step = await bestStep(ctx, x, active, order, k, p.norm, p.push);
       const nextTotal = tf.tidy(() => tf.add(total, tf.scatterND(tf.tensor2d(active, [active.length, 1], 'int32'), step, x0.shape)) as tf.Tensor4D);
       step.dispose();
       total.dispose();
@@ -85,6 +98,14 @@ async function deepfoolChunk(ctx: AttackContext, p: DeepFoolParams): Promise<tf.
   }
 }
 
+/** Those of `active` whose prediction at `x` is still their label (one forward pass over them alone). */
+async function stillLabel(ctx: AttackContext, x: tf.Tensor4D, active: number[]): Promise<number[]> {
+  const preds = tf.tidy(() => ctx.logits(tf.gather(x, tf.tensor1d(active, 'int32')) as tf.Tensor4D).argMax(1));
+  const host = await preds.data();
+  preds.dispose();
+  return active.filter((i, j) => host[j] === ctx.labelsHost[i]);
+}
+
 async function candidateClasses(ctx: AttackContext, k: number): Promise<Int32Array[]> {
   const logits = tf.tidy(() => ctx.logits(ctx.x));
   const scores = await logits.array();
@@ -101,8 +122,8 @@ async function candidateClasses(ctx: AttackContext, k: number): Promise<Int32Arr
   });
 }
 
-/** For the active samples: the step to the nearest linearised boundary among the candidates. */
-async function bestStep(ctx: AttackContext, x: tf.Tensor4D, active: number[], order: Int32Array[], k: number, norm: NormName): Promise<tf.Tensor4D> {
+/** For the active samples: the step `push` past the nearest linearised boundary among the candidates. */
+async function bestStep(ctx: AttackContext, x: tf.Tensor4D, active: number[], order: Int32Array[], k: number, norm: NormName, push: number): Promise<tf.Tensor4D> {
   const idx = tf.tensor1d(active, 'int32');
   const xa = tf.gather(x, idx) as tf.Tensor4D;
   idx.dispose();
@@ -115,7 +136,8 @@ async function bestStep(ctx: AttackContext, x: tf.Tensor4D, active: number[], or
       const cls = tf.tensor1d(active.map((i) => order[i]![j]!), 'int32');
       const [step, dist] = tf.tidy(() => {
         // f = logit[cls] - logit[label] < 0 while the label wins; the linearised boundary of this
-        // pair lies |f| / ||grad f||_dual away, along grad f (L2) or sign(grad f) (Linf).
+        // pair lies |f| / ||grad f||_dual away, along grad f (L2) or sign(grad f) (Linf). The pair
+        // is chosen by that distance; the step goes `push` further.
         const diffOf = (lg: tf.Tensor2D) => tf.sub(gatherRows(lg, cls), gatherRows(lg, label)) as tf.Tensor1D;
         let f: tf.Tensor1D | undefined;
         const { grad } = ctx.grad((v: tf.Tensor4D) => {
@@ -128,12 +150,12 @@ async function bestStep(ctx: AttackContext, x: tf.Tensor4D, active: number[], or
         let s: tf.Tensor4D;
         let dist: tf.Tensor1D;
         if (norm === 'l2') {
-          const g2 = tf.sum(tf.square(grad), [1, 2, 3]);
-          dist = tf.div(absF, tf.add(tf.sqrt(g2), TINY)) as tf.Tensor1D;
-          s = tf.mul(grad, tf.div(absF, tf.add(g2, TINY)).reshape([m, 1, 1, 1])) as tf.Tensor4D;
+          const gNorm = tf.add(tf.sqrt(tf.sum(tf.square(grad), [1, 2, 3])), TINY);
+          dist = tf.div(absF, gNorm) as tf.Tensor1D;
+          s = tf.mul(grad, tf.div(tf.add(dist, push), gNorm).reshape([m, 1, 1, 1])) as tf.Tensor4D;
         } else {
           dist = tf.div(absF, tf.add(tf.sum(tf.abs(grad), [1, 2, 3]), TINY)) as tf.Tensor1D;
-          s = tf.mul(tf.sign(grad), dist.reshape([m, 1, 1, 1])) as tf.Tensor4D;
+          s = tf.mul(tf.sign(grad), tf.add(dist, push).reshape([m, 1, 1, 1])) as tf.Tensor4D;
         }
         return [s, dist];
       });

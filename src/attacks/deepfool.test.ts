@@ -1,0 +1,84 @@
+// DeepFool on two trained fixtures at the paper specs' settings (specs/paper/adversarial.spec.ts:
+// L2, overshoot 0.02, at most 50 iterations, the label and the top 3 other classes, capped at L2
+// 0.5), on 100 CIFAR-10 test images: every image it reports as fooled must lie clearly past the
+// boundary, the batch must stop once every image has crossed, and the query count must match the
+// images that actually went through the model.
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { cifar10 } from '../data/cifar10.js';
+import { loadModel } from '../models/io.js';
+import { PAPER_ATTACKS } from '../train/adversarial.js';
+import { deepfool, type DeepFoolParams } from './deepfool.js';
+
+const PAPER = { ...(PAPER_ATTACKS.deepfool.params as Partial<DeepFoolParams>), seed: 1 };
+const samples = await cifar10.test({ count: 100, seed: 1 });
+afterAll(() => samples.dispose());
+const labels = Array.from(await samples.labels.data());
+
+/** Runs DeepFool and counts, independently of the attack's own counter, the images the model saw. */
+async function attack(model: tf.LayersModel, params: Partial<DeepFoolParams>) {
+  const apply = model.apply.bind(model);
+  let seen = 0;
+  const spy = vi.spyOn(model, 'apply').mockImplementation((x, kwargs) => {
+    seen += (Array.isArray(x) ? x[0]! : (x as tf.Tensor)).shape[0]!;
+    return apply(x, kwargs);
+  });
+  try {
+    const r = await deepfool.run(model, samples.images, samples.labels as tf.Tensor1D, params);
+    return { r, seen };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+/** Per image: the best other class's logit minus the label's at `x` (> 0 once past the boundary). */
+async function margins(model: tf.LayersModel, x: tf.Tensor4D): Promise<number[]> {
+  const z = tf.tidy(() => model.predict(x, { batchSize: 25 }) as tf.Tensor2D);
+  const rows = await z.array();
+  z.dispose();
+  return rows.map((row, i) => Math.max(...row.filter((_, c) => c !== labels[i])) - row[labels[i]!]!);
+}
+
+describe.each(['resnet20-base', 'vgg16-base'])('DeepFool on fixtures/models/%s, 100 test images, the paper settings', (name) => {
+  it('lands every image it reports as fooled at least 1e-4 logits past the boundary, and counts every image the model saw', async () => {
+    const model = await loadModel(`fixtures/models/${name}`);
+    const before = tf.memory().numTensors;
+    const { r, seen } = await attack(model, PAPER);
+    try {
+      expect(tf.memory().numTensors).toBe(before + 1);
+      const m = await margins(model, r.adversarial);
+      const fooled = r.success.flatMap((ok, i) => (ok ? [i] : []));
+      // An attack that fools nothing would pass the margin check vacuously.
+      expect(fooled.length).toBeGreaterThan(r.predsBefore.filter((p, i) => p === labels[i]).length / 2);
+      const close = fooled.filter((i) => !(m[i]! >= 1e-4)).map((i) => `image ${i}: ${m[i]!.toExponential(2)}`);
+      expect(close).toEqual([]);
+      expect(r.queries.forward + r.queries.gradient).toBe(seen);
+    } finally {
+      r.adversarial.dispose();
+      model.dispose();
+    }
+  });
+});
+
+describe('DeepFool on fixtures/models/resnet20-base stops early', () => {
+  it('forwards only the images still to be fooled, and ends the batch when all have crossed, well before maxIter', async () => {
+    const model = await loadModel('fixtures/models/resnet20-base');
+    const a = await attack(model, PAPER);
+    const b = await attack(model, { ...PAPER, maxIter: 100 });
+    try {
+      const n = samples.size;
+      const pairs = (PAPER.candidates ?? 10) - 1;
+      // Forward passes: the clean predictions, the candidate classes and the final predictions
+      // (n each), plus, after each step, the images that step moved. Gradients: one per image and
+      // candidate pair per step. A loop that forwards the whole batch every iteration until
+      // maxIter made 5,300 forward passes on this batch.
+      expect(a.r.queries.forward).toBeLessThanOrEqual(3 * n + a.r.queries.gradient / pairs);
+      // Once every image has crossed, more iterations allowed change nothing.
+      expect(b.r.queries).toEqual(a.r.queries);
+      expect(Array.from(await b.r.adversarial.data())).toEqual(Array.from(await a.r.adversarial.data()));
+    } finally {
+      tf.dispose([a.r.adversarial, b.r.adversarial]);
+      model.dispose();
+    }
+  });
+});
