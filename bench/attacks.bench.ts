@@ -57,7 +57,7 @@ const ROWS: Row[] = [
   { label: 'PGD-10', batch: BATCH, settings: 'Linf eps 8/255, 10 steps of eps/4, random start' },
   { label: '10 bare input gradients', batch: BATCH, settings: 'tf.grad of summed cross-entropy w.r.t. x through the same logits function, no attack logic' },
   { label: '10 stock input gradients', batch: BATCH, settings: 'the same through model.apply (fused convs compute filter gradients too)' },
-  { label: 'DeepFool', batch: BATCH, settings: 'L2, maxIter 50, overshoot 0.02, 10 candidates' },
+  { label: 'DeepFool', batch: BATCH, settings: 'L2, maxIter 50, overshoot 0.02, push 1e-4, 10 candidates' },
   { label: 'CW-100', batch: CW_BATCH, settings: '100 Adam steps, 1 binary-search step (the default 5 would be 5x longer)' },
   { label: 'Grad-CAM', batch: BATCH, settings: 'last conv block (final ReLU), predicted class' },
   { label: 'Occlusion', batch: OCCLUSION_BATCH, settings: 'patch 4, stride 2 (225 positions per image), fill 0.5' },
