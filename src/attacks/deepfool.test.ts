@@ -2,10 +2,14 @@
 // L2, overshoot 0.02, at most 50 iterations, the label and the top 3 other classes, capped at L2
 // 0.5), on 100 CIFAR-10 test images: every image it reports as fooled must lie clearly past the
 // boundary, the batch must stop once every image has crossed, and the query count must match the
-// images that actually went through the model.
+// images that actually went through the model. The images are those of the JPEG copy beside the
+// checkout (as in the paper specs); the push does not cover a step that the [0, 1] clip cuts: on
+// the embedded 200-image sample, which offline runs without that copy fall back to, one mostly
+// white image lands 6e-7 logits past the boundary on resnet20-base after a clipped last step.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { cifar10 } from '../data/cifar10.js';
+import { EMBEDDED_SAMPLE_CAVEAT } from '../data/embeddedSample.js';
 import { loadModel } from '../models/io.js';
 import { PAPER_ATTACKS } from '../train/adversarial.js';
 import { deepfool, type DeepFoolParams } from './deepfool.js';
@@ -46,13 +50,16 @@ describe.each(['resnet20-base', 'vgg16-base'])('DeepFool on fixtures/models/%s, 
     const { r, seen } = await attack(model, PAPER);
     try {
       expect(tf.memory().numTensors).toBe(before + 1);
+      expect(r.queries.forward + r.queries.gradient).toBe(seen);
       const m = await margins(model, r.adversarial);
       const fooled = r.success.flatMap((ok, i) => (ok ? [i] : []));
       // An attack that fools nothing would pass the margin check vacuously.
       expect(fooled.length).toBeGreaterThan(r.predsBefore.filter((p, i) => p === labels[i]).length / 2);
+      if (samples.source === EMBEDDED_SAMPLE_CAVEAT) {
+        throw new Error('This check needs the CIFAR-10 test split, not the embedded 200-image sample (see the note at the top of this file): put the JPEG copy at ../shared/datasets/cifar10-jpeg beside the checkout or set CIFAR10_DIR.');
+      }
       const close = fooled.filter((i) => !(m[i]! >= 1e-4)).map((i) => `image ${i}: ${m[i]!.toExponential(2)}`);
       expect(close).toEqual([]);
-      expect(r.queries.forward + r.queries.gradient).toBe(seen);
     } finally {
       r.adversarial.dispose();
       model.dispose();
