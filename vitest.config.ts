@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { robustness } from './src/plugin/index.js';
 
 const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url));
 
@@ -8,23 +9,24 @@ const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url))
 const alias = [
   { find: /^vitest-robustness\/setup$/, replacement: src('setup.ts') },
   { find: /^vitest-robustness\/reporter$/, replacement: src('reporter.ts') },
+  { find: /^vitest-robustness\/plugin$/, replacement: src('plugin/index.ts') },
   { find: /^vitest-robustness$/, replacement: src('index.ts') },
 ];
 
 export default defineConfig({
+  // The plugin a user's project uses, loaded from the sources: setup entry (backend, kernels,
+  // matchers), reporter, timeouts. The robustness report gathers the specs' checks; this package's
+  // own unit tests of the matchers (under src/) are left out of it.
+  plugins: [robustness({ ignore: '^src/' })],
   resolve: { alias },
   test: {
-    globalSetup: [src('test-support/global-setup.ts')],
-    // The robustness report gathers the specs' checks; this package's own unit tests of the
-    // matchers (under src/) are left out of it.
-    reporters: ['default', [src('reporter.ts'), { ignore: '^src/' }]],
     benchmark: { include: ['bench/**/*.bench.ts'] },
     projects: [
       {
-        resolve: { alias },
+        extends: true,
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'e2e/readmeBlocks.test.ts'],
           // Unit tests never reach the dataset authors' site: the first-use download is tested
           // against a server on 127.0.0.1, with this lifted inside the test.
           env: { ROBUSTNESS_OFFLINE: '1' },
@@ -34,13 +36,23 @@ export default defineConfig({
         },
       },
       {
-        resolve: { alias },
+        extends: true,
         test: {
           name: 'specs',
           include: ['specs/**/*.spec.ts'],
-          setupFiles: [src('test-support/setup-env.ts'), src('setup.ts')],
+          setupFiles: [src('test-support/setup-env.ts')],
+          // The paper's claims train and attack for minutes per test.
           testTimeout: 30 * 60_000,
           hookTimeout: 30 * 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['e2e/**/*.e2e.test.ts'],
+          testTimeout: 10 * 60_000,
+          hookTimeout: 10 * 60_000,
         },
       },
     ],

@@ -1,22 +1,38 @@
-// `vitest-robustness/reporter`: gathers every robustness matcher call of a run into
-// reports/robustness.json and a self-contained reports/index.html, and rebuilds the paper
-// reproduction report (reports/paper.md) from the claim files the paper specs write.
+// `vitest-robustness/reporter` (the plugin adds it): gathers every robustness matcher call of a run
+// into reports/robustness.json and a self-contained reports/index.html, checks the release gate
+// when given a thresholds file, and rebuilds the paper reproduction report (reports/paper.md) from
+// the claim files the paper specs write.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { checkGate, parseThresholds } from './report/gate.js';
 import { claimsWrittenSince, readClaims, writePaperReport } from './report/paper.js';
-import { clearResults, isEmbeddedSample, readResults } from './report/record.js';
+import { clearResults, isEmbeddedSample, readResults, type RobustnessRecord } from './report/record.js';
 import { writeHtmlReport, writeReport } from './report/write.js';
 
 export interface RobustnessReporterOptions {
   /** Leave out records of spec files whose path (relative to the root) matches this regex. */
   ignore?: string;
+  /**
+   * A thresholds file (`{ "rules": [...] }`, as `robustness gate` reads it), relative to the root.
+   * When given, the gate is checked after every run and a breach (or a rule with no measurement)
+   * fails the run. @defaultValue undefined: no gate in the run
+   */
+  thresholds?: string;
 }
+
+/** Brands the reporter so the plugin can tell it is already configured. */
+export const ROBUSTNESS_REPORTER = Symbol.for('vitest-robustness.reporter');
 
 export default class RobustnessReporter {
   private root = process.cwd();
   private started = Date.now();
   private readonly ignore: RegExp | undefined;
+  private readonly thresholds: string | undefined;
+  readonly [ROBUSTNESS_REPORTER] = true;
 
   constructor(options: RobustnessReporterOptions = {}) {
     this.ignore = options.ignore ? new RegExp(options.ignore) : undefined;
+    this.thresholds = options.thresholds;
   }
 
   onInit(ctx: { config?: { root?: string } }): void {
@@ -49,5 +65,25 @@ export default class RobustnessReporter {
       const html = writeHtmlReport([], this.root);
       console.log(`[vitest-robustness] no robustness checks in this run; paper section: ${html}`);
     }
+    if (this.thresholds) this.gate(records, this.thresholds);
+  }
+
+  /** The release gate over this run's records; a breach sets the exit code, as a failed test does. */
+  private gate(records: readonly RobustnessRecord[], thresholds: string): void {
+    const path = resolve(this.root, thresholds);
+    try {
+      if (!existsSync(path)) throw new Error(`the thresholds file ${path} does not exist; create it or remove the thresholds option.`);
+      const rules = parseThresholds(JSON.parse(readFileSync(path, 'utf8')), thresholds);
+      const breaches = checkGate(records, rules);
+      if (breaches.length === 0) {
+        console.log(`[vitest-robustness] release gate: all ${rules.length} rule(s) of ${thresholds} hold.`);
+        return;
+      }
+      console.error(`\n[vitest-robustness] release gate: ${breaches.length} breach(es) of ${thresholds}:`);
+      for (const b of breaches) console.error(`  - ${b.reason}`);
+    } catch (err) {
+      console.error(`\n[vitest-robustness] release gate not checked: ${(err as Error).message}`);
+    }
+    process.exitCode = 1;
   }
 }

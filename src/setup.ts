@@ -1,5 +1,12 @@
-// Vitest setup entry (`setupFiles: ['vitest-robustness/setup']`): registers the robustness matchers.
-import { expect } from 'vitest';
-import { toBeInvariantTo, toHaveAverageDensityBelow, toHaveStableAttribution, toMatchHeatmapSnapshot, toResistAttack } from './matchers/index.js';
+// Vitest setup entry (`setupFiles: ['vitest-robustness/setup']`; the plugin adds it): chooses the
+// tfjs backend (tfjs-node-gpu, tfjs-node, wasm, cpu, or ROBUSTNESS_BACKEND) and installs the fast
+// gradient kernels before any test makes a tensor, names the backend once per run, and registers
+// the matchers on expect.
+import { announceOncePerRun } from './backend/announce.js';
+import { initBackend } from './backend/select.js';
+import { registerMatchers } from './matchers/register.js';
 
-expect.extend({ toResistAttack, toHaveStableAttribution, toHaveAverageDensityBelow, toMatchHeatmapSnapshot, toBeInvariantTo });
+export type { RobustnessMatchers } from './matchers/types.js';
+
+announceOncePerRun(await initBackend({ announce: false }));
+registerMatchers();

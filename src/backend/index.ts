@@ -2,3 +2,5 @@ export { initBackend, currentBackend, describeBackend, backendFromEnv, BACKEND_C
 export type { BackendChoice, BackendInfo, InitBackendOptions } from './select.js';
 export { withLeakCheck, TensorLeakError } from './leaks.js';
 export * from './kernels/index.js';
+export { announceOncePerRun, announceMarker } from './announce.js';
+export { silenceNodeBanner } from './banner.js';

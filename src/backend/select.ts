@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { silenceNodeBanner } from './banner.js';
 import { installFastKernels } from './kernels/install.js';
 
 /** The backends the harness knows, by the name `ROBUSTNESS_BACKEND` takes. */
@@ -87,6 +88,7 @@ export function backendFromEnv(env: NodeJS.ProcessEnv = process.env): BackendCho
 }
 
 async function choose(forced: BackendChoice | undefined): Promise<BackendInfo> {
+  silenceNodeBanner();
   const skipped: BackendInfo['skipped'] = [];
   const candidates = forced ? CANDIDATES.filter((c) => c.choice === forced) : CANDIDATES;
   for (const c of candidates) {

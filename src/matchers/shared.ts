@@ -6,6 +6,7 @@ import type { Classifier } from '../models/classifier.js';
 import { cardOf } from '../models/io.js';
 import { writeImagePng } from '../attribution/heatmap.js';
 import { recordResult, type RobustnessRecord } from '../report/record.js';
+import { reportDir } from '../report/reportDir.js';
 
 /** The `this` Vitest gives a matcher (the parts used here). */
 export interface MatcherThis {
@@ -55,7 +56,7 @@ export function slug(text: string | undefined): string {
 
 /** reports/<kind>/<test name>/, made on demand, and its path relative to the working directory. */
 export function artefactDir(kind: string, ctx: MatcherThis): { dir: string; shown: string } {
-  const dir = resolve('reports', kind, slug(ctx.currentTestName));
+  const dir = resolve(reportDir(), kind, slug(ctx.currentTestName));
   mkdirSync(dir, { recursive: true });
   return { dir, shown: relative(process.cwd(), dir) || dir };
 }

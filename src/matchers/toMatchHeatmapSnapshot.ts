@@ -1,5 +1,7 @@
 import { relative, resolve } from 'node:path';
 import { compareHeatmapSnapshot, type HeatmapSnapshotOptions, type SnapshotUpdateMode } from '../snapshots/heatmapSnapshot.js';
+import { reportDir } from '../report/reportDir.js';
+import { snapshotDir } from '../snapshots/snapshotDir.js';
 import { type MatcherOutcome, type MatcherThis, record, slug } from './shared.js';
 
 interface SnapshotThis extends MatcherThis {
@@ -28,8 +30,8 @@ export function configureToMatchHeatmapSnapshot(common: HeatmapSnapshotOptions =
     const n = (calls.get(key) ?? 0) + 1;
     calls.set(key, n);
     const file = `${name ? slug(name) : `${test}-${n}`}.png`;
-    const snapshotPath = resolve('snapshots', spec, file);
-    const diffPath = resolve('reports', 'diffs', spec, file);
+    const snapshotPath = resolve(snapshotDir(), spec, file);
+    const diffPath = resolve(reportDir(), 'diffs', spec, file);
     const update = updateMode(this);
     const r = await compareHeatmapSnapshot(received as never, { snapshotPath, diffPath, update }, { ...common, ...options });
     const shown = (p: string) => relative(process.cwd(), p);

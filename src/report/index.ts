@@ -3,6 +3,7 @@ export { recordResult, readResults, clearResults, resultsDir, isEmbeddedSample }
 export type { RobustnessRecord } from './record.js';
 export { renderHtml } from './html.js';
 export { writeReport } from './write.js';
+export { reportDir } from './reportDir.js';
 export { checkGate, parseThresholds, GATE_METRICS } from './gate.js';
 export type { GateRule, GateBreach } from './gate.js';
 export { screenshotReport, chromiumPath } from './screenshot.js';

@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { reportDir } from './reportDir.js';
 
 /** One matcher call, as the report and the release gate see it. */
 export interface RobustnessRecord {
@@ -39,7 +40,7 @@ export function isEmbeddedSample(r: Pick<RobustnessRecord, 'data'>): boolean {
 
 /** Where matchers drop their records while a run is going (one file per worker process). */
 export function resultsDir(root = process.cwd()): string {
-  return resolve(root, 'reports', '.results');
+  return join(reportDir(root), '.results');
 }
 
 /** Appends a record for the reporter; each line is one JSON object. */

@@ -1,8 +1,9 @@
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
 import { renderHtml } from './html.js';
 import { readClaims, type PaperClaim } from './paper.js';
 import type { RobustnessRecord } from './record.js';
+import { reportDir } from './reportDir.js';
 
 /** The paper claims for the HTML report; a damaged claim file costs only the paper section. */
 function paperClaims(root: string): PaperClaim[] {
@@ -15,18 +16,18 @@ function paperClaims(root: string): PaperClaim[] {
 }
 
 /**
- * Writes only the self-contained reports/index.html: the records' tables and images, and the
+ * Writes only the self-contained index.html in the report folder (reports/ unless configured): the records' tables and images, and the
  * paper reproduction section when reports/paper/*.claim.json exist.
  */
 export function writeHtmlReport(records: readonly RobustnessRecord[], root = process.cwd(), generated = new Date().toISOString()): string {
-  const html = resolve(root, 'reports', 'index.html');
+  const html = join(reportDir(root), 'index.html');
   writeFileAtomic(html, renderHtml(records, { generated, root, paper: paperClaims(root) }));
   return html;
 }
 
 /** Writes reports/robustness.json and the self-contained reports/index.html. */
 export function writeReport(records: readonly RobustnessRecord[], root = process.cwd()): { json: string; html: string } {
-  const json = resolve(root, 'reports', 'robustness.json');
+  const json = join(reportDir(root), 'robustness.json');
   const generated = new Date().toISOString();
   writeFileAtomic(json, `${JSON.stringify({ generated, records }, null, 2)}\n`);
   return { json, html: writeHtmlReport(records, root, generated) };

@@ -1,0 +1,46 @@
+// The matchers' types on Vitest's `expect`, kept apart from their code: a spec that imports only
+// from 'vitest' sees them once this file is in its program (the setup entry, the plugin and the
+// package root all pull it in).
+import type { Arbitrary } from 'fast-check';
+import type { Perturbation } from '../arbitraries/perturbation.js';
+import type { AttackName, attacks } from '../attacks/registry.js';
+import type { Attack } from '../attacks/types.js';
+import type { Classifier } from '../models/classifier.js';
+import type { HeatmapSnapshotOptions } from '../snapshots/heatmapSnapshot.js';
+import type { InvariantOptions } from './toBeInvariantTo.js';
+import type { AttributionChange, StableAttributionOptions } from './toHaveStableAttribution.js';
+import type { ResistAttackOptions } from './toResistAttack.js';
+
+/** What `toResistAttack` takes as its attack: a built-in attack's name or an {@link Attack} object. */
+export type AttackRef = AttackName | Attack<any>;
+
+type ParamsOf<T> = T extends Attack<infer P> ? P : never;
+
+/** The parameters of the attack `A` (a built-in name or an Attack object). */
+export type AttackParamsOf<A extends AttackRef> = A extends AttackName ? ParamsOf<(typeof attacks)[A]> : ParamsOf<A>;
+
+/**
+ * `toResistAttack`'s options for the attack `A`: `params` holds only that attack's own parameters
+ * (a misspelt one is a compile error), without `eps`, which is the matcher's argument.
+ */
+export interface ResistAttackOptionsFor<A extends AttackRef> extends Omit<ResistAttackOptions, 'params'> {
+  params?: Partial<Omit<AttackParamsOf<A>, 'eps'>>;
+}
+
+export interface RobustnessMatchers<R = unknown> {
+  /** Robust accuracy (or success rate) of `samples` under an attack with Linf budget eps. Await it. */
+  toResistAttack<A extends AttackRef>(model: Classifier, attack: A, eps: number, options?: ResistAttackOptionsFor<A>): Promise<R>;
+  /** Mean SSD between attribution maps before and after a change is at most `maxSSD`. Await it. */
+  toHaveStableAttribution(model: Classifier, method: 'gradcam' | 'occlusion', change: AttributionChange, options: StableAttributionOptions): Promise<R>;
+  /** Average density of a layer of the model over `samples` is below `maxDensity`. Await it. */
+  toHaveAverageDensityBelow(samples: unknown, maxDensity: number, options?: { layer?: string }): Promise<R>;
+  /** A heatmap [H, W] or [1, H, W] matches its PNG under snapshots/<spec>/<name>.png. Await it. */
+  toMatchHeatmapSnapshot(name?: string, options?: HeatmapSnapshotOptions): Promise<R>;
+  /** No sample's prediction changes under perturbations drawn from the arbitrary (a fast-check property). Await it. */
+  toBeInvariantTo(model: Classifier, perturbation: Arbitrary<Perturbation>, options?: InvariantOptions): Promise<R>;
+}
+
+declare module 'vitest' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface Matchers<T = any> extends RobustnessMatchers<T> {}
+}

@@ -1,0 +1,5 @@
+// `vitest-robustness/plugin`: the Vitest plugin and its options.
+export { robustness, SETUP_FILE } from './robustness.js';
+export { resolvePluginOptions, DEFAULT_TIMEOUT } from './options.js';
+export type { RobustnessPluginOptions } from './options.js';
+export type { RobustnessMatchers } from '../matchers/types.js';
