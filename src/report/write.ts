@@ -16,8 +16,9 @@ function paperClaims(root: string): PaperClaim[] {
 }
 
 /**
- * Writes only the self-contained index.html in the report folder (reports/ unless configured): the records' tables and images, and the
- * paper reproduction section when reports/paper/*.claim.json exist.
+ * Writes only the self-contained index.html in the report folder (reports/ unless configured): the
+ * records' tables and images, and the paper reproduction section when reports/paper/*.claim.json
+ * exist.
  */
 export function writeHtmlReport(records: readonly RobustnessRecord[], root = process.cwd(), generated = new Date().toISOString()): string {
   const html = join(reportDir(root), 'index.html');
