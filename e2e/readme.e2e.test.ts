@@ -98,7 +98,9 @@ beforeAll(() => {
   // (what a publish does) without rewriting this checkout's dist/ under other running tests.
   const stage = join(work, 'package');
   mkdirSync(stage);
-  for (const f of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'src']) cpSync(join(repo, f), join(stage, f), { recursive: true });
+  const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { files: string[] };
+  const shipped = pkg.files.filter((f) => !f.startsWith('!') && f !== 'dist');
+  for (const f of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', ...shipped]) cpSync(join(repo, f), join(stage, f), { recursive: true });
   symlinkSync(join(repo, 'node_modules'), join(stage, 'node_modules'), 'dir');
   const pack = ok(sh(`npm pack --json --pack-destination ${JSON.stringify(work)}`, stage), 'npm pack');
   const tarball = join(work, (JSON.parse(pack.stdout) as { filename: string }[])[0]!.filename);
