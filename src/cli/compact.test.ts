@@ -57,11 +57,15 @@ describe('robustness compact', () => {
     expect(readFileSync(join(training, 'weights.bin'))).toEqual(before);
   });
 
-  it('halves weights.bin, keeps the other files, and records the accuracy measured on the float16 weights beside the float32 one', async () => {
+  it('halves weights.bin, keeps the other files and subfolders, and records the accuracy measured on the float16 weights beside the float32 one', async () => {
     const data = join(root, 'cifar');
     fakeCifar(data);
     const dir = join(root, 'model');
     const model = await trainedModel(dir);
+    // A user's subfolder and notes beside the model stay (compact used to drop subfolders).
+    mkdirSync(join(dir, 'plots', 'curves'), { recursive: true });
+    writeFileSync(join(dir, 'plots', 'curves', 'loss.svg'), '<svg/>');
+    writeFileSync(join(dir, 'NOTES.md'), 'notes');
     const size = statSync(join(dir, 'weights.bin')).size;
     const saved = process.env.CIFAR10_DIR;
     process.env.CIFAR10_DIR = data;
@@ -73,6 +77,8 @@ describe('robustness compact', () => {
     }
     expect(statSync(join(dir, 'weights.bin')).size * 2).toBe(size);
     expect(readFileSync(join(dir, 'history.json'), 'utf8')).toBe('[{"epoch":1}]\n');
+    expect(readFileSync(join(dir, 'plots', 'curves', 'loss.svg'), 'utf8')).toBe('<svg/>');
+    expect(readFileSync(join(dir, 'NOTES.md'), 'utf8')).toBe('notes');
     const card = readCard(dir)!;
     expect(card.weights).toEqual({ dtype: 'float16', float32CleanAccuracy: { value: 0.5, n: 20 } });
     expect(card.cleanAccuracy!.n).toBe(20);

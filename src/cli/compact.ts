@@ -49,7 +49,8 @@ export async function run(args: string[]): Promise<number> {
     } finally {
       half.dispose();
     }
-    // Everything else in the folder (history, training state) is kept as it is.
+    // The training files are written again as they are; anything else in the folder (a user's
+    // notes and subfolders) is carried over by replaceDirAtomic.
     const kept = Object.fromEntries(
       readdirSync(dir, { withFileTypes: true })
         .filter((e) => e.isFile() && !['model.json', 'weights.bin', 'card.json'].includes(e.name))

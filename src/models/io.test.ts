@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildModel, type Arch } from './build.js';
-import { loadModel, saveModel } from './io.js';
+import { loadModel, readCard, saveModel } from './io.js';
 import { regularizationLoss, type RegularizerName } from './regularizers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'io-'));
@@ -88,5 +89,102 @@ describe('saveModel and loadModel', () => {
     expect((loaded.getLayer('dw') as unknown as { depthwiseConstraint: tf.serialization.Serializable }).depthwiseConstraint.getClassName()).toBe('MaxNorm');
     model.dispose();
     loaded.dispose();
+  });
+});
+
+/** The id of a process that has exited, as a killed one's is. */
+function deadPid(): number {
+  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+}
+
+describe('a model folder is never lost', () => {
+  const tiny = () => buildModel({ arch: 'cnn1', width: 0.1, seed: 3 });
+
+  it('saveModel refuses a non-empty folder without model.json and leaves its files (a mistyped --out, or --out . in a project)', async () => {
+    const project = join(root, 'project');
+    mkdirSync(join(project, 'src'), { recursive: true });
+    writeFileSync(join(project, 'package.json'), '{}');
+    writeFileSync(join(project, 'src', 'main.ts'), 'code');
+    const model = tiny();
+    await expect(saveModel(model, project)).rejects.toThrow(/holds other files \(package\.json, src\) and is not a model folder \(one with model\.json\); nothing was written/);
+    expect(readdirSync(project).sort()).toEqual(['package.json', 'src']);
+    expect(readFileSync(join(project, 'src', 'main.ts'), 'utf8')).toBe('code');
+    model.dispose();
+  });
+
+  it('saving over a model keeps the files and subfolders a user put beside it, and retires the old optimizer state', async () => {
+    const dir = join(root, 'with-notes');
+    const model = tiny();
+    await saveModel(model, dir, undefined, { 'optimizer.json': '{}', 'history.json': '[]' });
+    mkdirSync(join(dir, 'plots'));
+    writeFileSync(join(dir, 'plots', 'loss.png'), 'png');
+    writeFileSync(join(dir, 'NOTES.md'), 'why this model');
+    await saveModel(model, dir, undefined, { 'history.json': '[1]' });
+    expect(readdirSync(dir).sort()).toEqual(['NOTES.md', 'history.json', 'model.json', 'plots', 'weights.bin']);
+    expect(readFileSync(join(dir, 'plots', 'loss.png'), 'utf8')).toBe('png');
+    expect(readFileSync(join(dir, 'history.json'), 'utf8')).toBe('[1]');
+    model.dispose();
+  });
+
+  it('a model folder a killed save moved aside is back on the next load, and the killed save\'s temp folder is gone', async () => {
+    const dir = join(root, 'killed-save');
+    const model = tiny();
+    await saveModel(model, dir);
+    // The state a kill -9 between the two renames leaves: the old folder aside, the new one staged.
+    const pid = deadPid();
+    renameSync(dir, `${dir}.${pid}.0badc0de.old`);
+    mkdirSync(`${dir}.${pid}.1badc0de.tmp`);
+    writeFileSync(`${dir}.${pid}.1badc0de.tmp/model.json`, '{');
+    const loaded = await loadModel(dir);
+    expect(loaded.countParams()).toBe(model.countParams());
+    expect(readdirSync(root).filter((n) => n.startsWith('killed-save'))).toEqual(['killed-save']);
+    model.dispose();
+    loaded.dispose();
+  });
+});
+
+describe('loadModel and readCard name what is wrong with a damaged model folder', () => {
+  const tiny = () => buildModel({ arch: 'cnn1', width: 0.1, seed: 3 });
+
+  it.each([
+    ['{}', /model\.json is not a tfjs LayersModel file: it has no modelTopology\. Restore it, retrain, or convert/],
+    ['null', /model\.json is not a tfjs LayersModel file: it holds null, not an object/],
+    ['{"modelTopology": {}, "weightsManifest": {}}', /its weightsManifest is not a list of \{ paths, weights \}/],
+  ])('model.json %s', async (text, message) => {
+    const dir = join(root, `bad-json-${text.length}`);
+    const model = tiny();
+    await saveModel(model, dir);
+    writeFileSync(join(dir, 'model.json'), text);
+    await expect(loadModel(dir)).rejects.toThrow(message);
+    model.dispose();
+  });
+
+  it('a weight whose shape does not fit the model: names the file and the weight, leaves no tensors', async () => {
+    const dir = join(root, 'bad-shape');
+    const model = tiny();
+    await saveModel(model, dir);
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    json.weightsManifest[0].weights[0].shape.reverse();
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    const before = tf.memory().numTensors;
+    await expect(loadModel(dir)).rejects.toThrow(
+      new RegExp(`The weights in ${join(dir, 'model.json')} do not fit its model: weight 'hidden/kernel' is \\[5, 3, 5, 5\\] in the file, but the model needs \\[5, 5, 3, 5\\]`),
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    json.weightsManifest[0].weights[0].name = 'other/kernel';
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    await expect(loadModel(dir)).rejects.toThrow(/weight 'other\/kernel' is in the file but not in the model; weight 'hidden\/kernel' of the model is not in the file/);
+    model.dispose();
+  });
+
+  it.each([['{}'], ['null'], ['[]']])('card.json %s', async (text) => {
+    const dir = join(root, `bad-card-${text}`.replace(/[^a-z-]/g, 'x'));
+    const model = tiny();
+    await saveModel(model, dir);
+    writeFileSync(join(dir, 'card.json'), text);
+    expect(() => readCard(dir)).toThrow(/card\.json is not a model card: it lacks (an object|spec, training, data).*Restore it/);
+    await expect(loadModel(dir)).rejects.toThrow(/is not a model card/);
+    expect(existsSync(join(dir, 'model.json'))).toBe(true);
+    model.dispose();
   });
 });

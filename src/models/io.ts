@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { tempPathFor } from '../data/atomic.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { recoverDir, replaceDir } from '../data/atomicDir.js';
 import type { ModelCard } from './card.js';
 import { float32ToFloat16 } from './float16.js';
 
@@ -72,26 +72,37 @@ export function repairDepthwiseConstraints<T>(topology: T): T {
   return topology;
 }
 
-/** Writes files into a fresh folder and swaps it in whole: readers see the old model or the new one, never a mix. */
+/** The files a model folder of ours holds; a new save replaces or retires each of them. */
+const MODEL_FILES = ['model.json', 'weights.bin', 'card.json', 'history.json', 'train-state.json', 'optimizer.json', 'optimizer.bin'];
+
+/** The weight files the model.json in `dir` names (a converter's shards), so a new save retires them too. */
+function namedWeightFiles(dir: string): string[] {
+  try {
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { weightsManifest?: { paths?: unknown[] }[] };
+    return (json?.weightsManifest ?? []).flatMap((g) => (g?.paths ?? []).filter((p): p is string => typeof p === 'string' && !p.includes('/')));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Replaces the model folder `dir` with one holding `files`, whole (see replaceDir): readers see
+ * the old model or the new one, never a mix, and a kill at any point leaves one of them. The
+ * model files of the old folder that `files` leaves out are retired (an optimizer state after
+ * training ends); anything else in it (a user's notes, subfolders) is kept. A non-empty folder
+ * without model.json is refused, so a mistyped --out never replaces someone's files.
+ */
 export function replaceDirAtomic(dir: string, files: Record<string, string | Uint8Array>): void {
   const target = resolve(dir);
-  mkdirSync(dirname(target), { recursive: true });
-  const staging = tempPathFor(target);
-  mkdirSync(staging);
-  try {
-    for (const [name, data] of Object.entries(files)) writeFileSync(join(staging, name), data);
-    if (existsSync(target)) {
-      const old = tempPathFor(target);
-      renameSync(target, old);
-      renameSync(staging, target);
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(staging, target);
-    }
-  } catch (err) {
-    rmSync(staging, { recursive: true, force: true });
-    throw err;
-  }
+  replaceDir(target, files, { marker: 'model.json', what: 'a model folder (one with model.json)', drop: [...MODEL_FILES, ...namedWeightFiles(target)] });
+}
+
+/**
+ * Puts back a model folder that a kill left half replaced, and removes the temp folders a killed
+ * save left beside it. Every load and save does this first.
+ */
+export function recoverModelDir(dir: string): void {
+  recoverDir(resolve(dir));
 }
 
 export interface SaveOptions {
@@ -165,12 +176,89 @@ export async function saveModel(model: tf.LayersModel, dir: string, card?: Model
 
 /** Reads card.json of a model folder, or undefined when it has none. */
 export function readCard(dir: string): ModelCard | undefined {
+  recoverModelDir(dir);
   const path = join(dir, 'card.json');
   if (!existsSync(path)) return undefined;
+  let card: unknown;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as ModelCard;
+    card = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new Error(`${path} is not valid JSON (${(err as Error).message}). Restore it from version control or retrain the model.`);
+  }
+  const c = card as Partial<ModelCard> | null;
+  const missing = !c || typeof c !== 'object' || Array.isArray(c) ? ['an object'] : (['spec', 'training', 'data'] as const).filter((k) => !c[k] || typeof c[k] !== 'object');
+  if (missing.length) {
+    throw new Error(`${path} is not a model card: it lacks ${missing.join(', ')} (it holds ${JSON.stringify(card).slice(0, 60)}). Restore it from version control or retrain the model.`);
+  }
+  return c as ModelCard;
+}
+
+type ModelJson = { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+
+/** Parses model.json and checks it is a tfjs LayersModel file, naming what is wrong. */
+function readModelJson(path: string): ModelJson {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON (${(err as Error).message}); the model is damaged. Restore it or retrain.`);
+  }
+  const j = json as Partial<ModelJson> | null;
+  const problem =
+    !j || typeof j !== 'object' || Array.isArray(j)
+      ? `it holds ${JSON.stringify(json)?.slice(0, 40)}, not an object`
+      : !j.modelTopology || typeof j.modelTopology !== 'object'
+        ? 'it has no modelTopology'
+        : !Array.isArray(j.weightsManifest) || !j.weightsManifest.every((g) => g && Array.isArray(g.paths) && g.paths.every((p) => typeof p === 'string') && Array.isArray(g.weights))
+          ? 'its weightsManifest is not a list of { paths, weights }'
+          : undefined;
+  if (problem) {
+    throw new Error(`${path} is not a tfjs LayersModel file: ${problem}. Restore it, retrain, or convert the model with tensorflowjs_converter --output_format tfjs_layers_model.`);
+  }
+  return j as ModelJson;
+}
+
+/**
+ * The problems of weights against a model, weight by weight (tfjs itself says only "Shape
+ * mismatch: [a] vs. [b]", naming neither the weight nor the file).
+ */
+function weightProblems(model: tf.LayersModel, specs: tf.io.WeightsManifestEntry[]): string[] {
+  const wanted = new Map(model.weights.map((w) => [w.originalName, w.shape]));
+  const problems: string[] = [];
+  for (const s of specs) {
+    const shape = wanted.get(s.name);
+    if (!shape) problems.push(`weight '${s.name}' is in the file but not in the model`);
+    else if (shape.join(',') !== s.shape.join(',')) problems.push(`weight '${s.name}' is [${s.shape.join(', ')}] in the file, but the model needs [${shape.join(', ')}]`);
+  }
+  const have = new Set(specs.map((s) => s.name));
+  for (const name of wanted.keys()) if (!have.has(name)) problems.push(`weight '${name}' of the model is not in the file`);
+  return problems;
+}
+
+/** Builds the model model.json describes and puts its weights in, naming what does not fit. */
+async function buildWithWeights(modelJson: string, topology: object, specs: tf.io.WeightsManifestEntry[], weightData: ArrayBuffer): Promise<tf.LayersModel> {
+  let model: tf.LayersModel;
+  try {
+    model = await tf.models.modelFromJSON({ modelTopology: topology } as tf.io.ModelJSON);
+  } catch (err) {
+    throw new Error(`${modelJson}: its modelTopology cannot be built (${(err as Error).message}). Restore the file or retrain.`);
+  }
+  try {
+    const problems = weightProblems(model, specs);
+    if (problems.length) {
+      const what = problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
+      throw new Error(`The weights in ${modelJson} do not fit its model: ${what}. model.json and its weights come from different models or were edited; restore them or retrain.`);
+    }
+    const named = tf.io.decodeWeights(weightData, specs);
+    try {
+      model.loadWeights(named);
+    } finally {
+      tf.dispose(Object.values(named));
+    }
+    return model;
+  } catch (err) {
+    model.dispose();
+    throw err;
   }
 }
 
@@ -182,16 +270,12 @@ export function readCard(dir: string): ModelCard | undefined {
  * const model = await loadModel('fixtures/models/resnet20-base');
  */
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
+  recoverModelDir(dir);
   const modelJson = join(dir, 'model.json');
   if (!existsSync(modelJson)) {
     throw new Error(`No model in ${resolve(dir)}: model.json is missing. Train one with \`npx robustness train --out ${dir}\`, or check the path.`);
   }
-  let json: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
-  try {
-    json = JSON.parse(readFileSync(modelJson, 'utf8'));
-  } catch (err) {
-    throw new Error(`${modelJson} is not valid JSON (${(err as Error).message}); the model is damaged. Restore it or retrain.`);
-  }
+  const json = readModelJson(modelJson);
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const buffers = json.weightsManifest.flatMap((g) =>
     g.paths.map((p) => {
@@ -205,9 +289,8 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
   if (weightData.length !== expected) {
     throw new Error(`The weights of ${resolve(dir)} hold ${weightData.length} bytes but model.json describes ${expected}: the files are truncated or from different models. Restore them or retrain.`);
   }
-  const model = await tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: repairDepthwiseConstraints(json.modelTopology), weightSpecs: specs, weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length) as ArrayBuffer }),
-  );
+  const topology = repairDepthwiseConstraints(json.modelTopology);
+  const model = await buildWithWeights(modelJson, topology, specs, weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length) as ArrayBuffer);
   const card = readCard(dir);
   if (card) cards.set(model, card);
   return model;
