@@ -13,5 +13,7 @@ try {
   process.exitCode = await run(process.argv.slice(2));
 } catch (err) {
   console.error(`robustness: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 1;
+  // A usage error (unknown flag, bad value) carries exit code 2; anything else that went wrong is 1.
+  const code = err && typeof err === 'object' ? err.exitCode : undefined;
+  process.exitCode = Number.isInteger(code) && code > 0 ? code : 1;
 }

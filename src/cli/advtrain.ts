@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../backend/select.js';
@@ -7,7 +7,8 @@ import type { ModelCard } from '../models/card.js';
 import { loadModel, readCard, saveModel } from '../models/io.js';
 import { adversarialTraining, PAPER_ATTACKS } from '../train/adversarial.js';
 import { evaluate } from '../train/train.js';
-import { argError, interruptedMessage } from './args.js';
+import { argError, interruptedMessage, numberFlag, RULES, UsageError } from './args.js';
+import { checkOutFolder, sameAsCard } from './outFolder.js';
 import { trainingSplit } from './train.js';
 
 const NAMES = Object.keys(PAPER_ATTACKS) as (keyof typeof PAPER_ATTACKS)[];
@@ -60,30 +61,45 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     throw argError('adv-train', err);
   }
-  const num = (name: string, raw: string | undefined, fallback: number): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${raw}'. See \`robustness adv-train --help\`.`);
-    return n;
+  const num = (name: keyof typeof v, rule: Parameters<typeof numberFlag>[3]) => numberFlag('adv-train', name, v[name] as string | undefined, rule);
+  if (!v.from) throw new UsageError('--from is required: the trained model folder to start from. See `robustness adv-train --help`.');
+  if (!v.out) throw new UsageError('--out is required: the folder the adversarially trained model goes to. See `robustness adv-train --help`.');
+  if (resolve(v.from) === resolve(v.out)) throw new UsageError('--out must differ from --from: adversarial training writes a new model and leaves the original as it is.');
+  const flagNames = v.attacks === undefined ? undefined : v.attacks.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of flagNames ?? []) {
+    if (!NAMES.includes(n as keyof typeof PAPER_ATTACKS)) throw new UsageError(`--attacks: unknown attack '${n}'; use a comma-separated list from ${NAMES.join(', ')}.`);
+  }
+  if (flagNames?.length === 0) throw new UsageError(`--attacks is empty; use a comma-separated list from ${NAMES.join(', ')}.`);
+  // Every number is checked before any data or model is touched.
+  const flags = {
+    count: num('count', RULES.count),
+    clean: num('clean', RULES.countOrZero),
+    epochs: num('epochs', RULES.count),
+    batch: num('batch', RULES.count),
+    lr: num('lr', RULES.positive),
+    val: num('val', RULES.countOrZero),
+    seed: num('seed', RULES.seed),
   };
-  if (!v.from) throw new Error('--from is required: the trained model folder to start from. See `robustness adv-train --help`.');
-  if (!v.out) throw new Error('--out is required: the folder the adversarially trained model goes to. See `robustness adv-train --help`.');
-  if (resolve(v.from) === resolve(v.out)) throw new Error('--out must differ from --from: adversarial training writes a new model and leaves the original as it is.');
   const sourceCard = readCard(v.from);
   if (!sourceCard) throw new Error(`${v.from} holds no card.json: --from must be a model folder written by \`robustness train\`.`);
-  const names = (v.attacks ?? NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
-  for (const n of names) {
-    if (!NAMES.includes(n as keyof typeof PAPER_ATTACKS)) throw new Error(`--attacks: unknown attack '${n}'; use a comma-separated list from ${NAMES.join(', ')}.`);
+  const resuming = checkOutFolder('adv-train', v.out, Boolean(v.resume));
+  // A resumed run makes the same adversarial images and trains as before: the card's recipe, and
+  // a flag that would change the images is refused.
+  const previous = resuming ? readCard(v.out) : undefined;
+  const adv = previous?.training.adversarial as { from?: string; attacks?: { attack: string }[]; attackedImages?: number; cleanImages?: number; seed?: number } | undefined;
+  if (resuming && (!previous || !adv)) throw new UsageError(`--resume: ${v.out} holds a run that robustness adv-train did not make (no adversarial recipe on its card); resume it with robustness train --resume, or choose another --out.`);
+  if (adv && adv.from !== basename(resolve(v.from))) {
+    throw new UsageError(`--resume: ${v.out} was trained from ${adv.from}, not from ${v.from}; give --from ${adv.from}'s folder, or choose another --out.`);
   }
-  if (names.length === 0) throw new Error(`--attacks is empty; use a comma-separated list from ${NAMES.join(', ')}.`);
-  const count = num('count', v.count, 1000);
-  const clean = num('clean', v.clean, 9000);
-  const epochs = num('epochs', v.epochs, 2);
-  const batchSize = num('batch', v.batch, 64);
-  const learningRate = num('lr', v.lr, 3e-4);
-  const valCount = num('val', v.val, 5000);
-  const seed = num('seed', v.seed, 1);
-  const resuming = Boolean(v.resume && existsSync(join(v.out, 'train-state.json')));
+  const keep = <T>(flag: string, given: T | undefined, onCard: T | undefined, fallback: T): T => (onCard === undefined ? (given ?? fallback) : sameAsCard('adv-train', flag, given, onCard, v.out!));
+  const names = keep('attacks', flagNames, adv?.attacks?.map((a) => a.attack), NAMES as string[]);
+  const count = keep('count', flags.count, adv?.attackedImages, 1000);
+  const clean = keep('clean', flags.clean, adv?.cleanImages, 9000);
+  const seed = keep('seed', flags.seed, adv?.seed, 1);
+  const valCount = keep('val', flags.val, previous?.training.validationImages, 5000);
+  const epochs = flags.epochs ?? 2;
+  const batchSize = flags.batch ?? previous?.training.batchSize ?? 64;
+  const learningRate = flags.lr ?? previous?.training.learningRate ?? 3e-4;
 
   const backend = await initBackend();
   const data = locateCifar10();

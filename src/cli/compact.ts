@@ -6,7 +6,7 @@ import { tempPathFor } from '../data/atomic.js';
 import { cifar10Dataset } from '../data/cifar10.js';
 import { loadModel, readCard, replaceDirAtomic, saveModel } from '../models/io.js';
 import { evaluate } from '../train/train.js';
-import { argError } from './args.js';
+import { argError, UsageError } from './args.js';
 
 export const usage = `usage: robustness compact --model DIR [--data cifar10]
 
@@ -26,8 +26,8 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     throw argError('compact', err);
   }
-  if (!v.model) throw new Error('--model is required: the folder of the model to compact. See `robustness compact --help`.');
-  if ((v.data ?? 'cifar10') !== 'cifar10') throw new Error(`--data ${v.data} is not supported; use cifar10 (CIFAR10_DIR points at your copy).`);
+  if (!v.model) throw new UsageError('--model is required: the folder of the model to compact. See `robustness compact --help`.');
+  if ((v.data ?? 'cifar10') !== 'cifar10') throw new UsageError(`--data ${v.data} is not supported; use cifar10 (CIFAR10_DIR points at your copy).`);
   const dir = v.model;
   const card = readCard(dir);
   if (!card) throw new Error(`${resolve(dir)} has no card.json: compact works on models written by \`robustness train\` or \`adv-train\`.`);

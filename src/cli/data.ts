@@ -2,7 +2,7 @@ import { cifar10Dataset, locateCifar10 } from '../data/cifar10.js';
 import { downloadCifar10, CIFAR10_URL } from '../data/download.js';
 import { cacheDir } from '../data/cacheDir.js';
 import { parseArgs } from 'node:util';
-import { argError } from './args.js';
+import { argError, UsageError } from './args.js';
 
 export const usage = `usage: robustness data cifar10 [--cache DIR] [--force] [--url URL]
        robustness data decode [--dir DIR]
@@ -27,6 +27,11 @@ export async function run(args: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   const [what] = positionals;
+  if (positionals.length > 1 || (what !== undefined && what !== 'cifar10' && what !== 'decode')) {
+    throw new UsageError(`robustness data takes one of cifar10, decode; got '${positionals.join(' ')}'. See \`robustness data --help\`.`);
+  }
+  if (what === 'cifar10' && values.dir !== undefined) throw new UsageError('--dir belongs to `robustness data decode`; `data cifar10` downloads into --cache.');
+  if (what === 'decode' && (values.cache !== undefined || values.url !== undefined || values.force)) throw new UsageError('--cache, --url and --force belong to `robustness data cifar10`; `data decode` reads CIFAR10_DIR or --dir.');
   if (what === 'cifar10') {
     const dir = await downloadCifar10({ cache: values.cache, force: values.force, url: values.url });
     console.log(`CIFAR-10 binary batches in ${dir}. Set CIFAR10_DIR=${dir} or leave it unset to use the cache.`);

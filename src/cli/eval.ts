@@ -4,12 +4,13 @@ import { initBackend } from '../backend/select.js';
 import { cifar10 } from '../data/cifar10.js';
 import { cardOf, loadModel } from '../models/io.js';
 import { wilsonInterval } from '../metrics/bootstrap.js';
-import { argError } from './args.js';
+import { argError, numberFlag, RULES, UsageError } from './args.js';
 
 export const usage = `usage: robustness eval --model DIR [--attack pgd] [--eps 0.031] [--n 500] [--seed 1] [--steps N]
 
 Clean and robust accuracy of a saved model on a class-stratified draw of CIFAR-10 test images,
-with 95% Wilson intervals. --attack fgsm|pgd|deepfool|cw; eps is an Linf budget.`;
+with 95% Wilson intervals. --attack fgsm|pgd|deepfool|cw; eps is an Linf budget in (0, 1], a
+decimal or a fraction such as 8/255.`;
 
 export async function run(args: string[]): Promise<number> {
   let v;
@@ -18,18 +19,23 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     throw argError('eval', err);
   }
-  if (!v.model) throw new Error('--model is required: a folder with model.json. See `robustness eval --help`.');
-  const eps = Number(v.eps ?? 8 / 255);
-  const n = Number(v.n ?? 500);
-  const seed = Number(v.seed ?? 1);
-  if (!(eps > 0 && eps <= 1)) throw new Error(`--eps must be in (0, 1]; got ${v.eps}.`);
-  if (!(Number.isInteger(n) && n > 0)) throw new Error(`--n must be a positive integer; got ${v.n}.`);
-  const attack = getAttack(v.attack ?? 'pgd');
+  if (!v.model) throw new UsageError('--model is required: a folder with model.json. See `robustness eval --help`.');
+  const eps = numberFlag('eval', 'eps', v.eps, { min: 0, minExclusive: true, max: 1, fraction: true }) ?? 8 / 255;
+  const n = numberFlag('eval', 'n', v.n, RULES.count) ?? 500;
+  const seed = numberFlag('eval', 'seed', v.seed, RULES.seed) ?? 1;
+  const steps = numberFlag('eval', 'steps', v.steps, RULES.count);
+  let attack;
+  try {
+    attack = getAttack(v.attack ?? 'pgd');
+  } catch (err) {
+    throw new UsageError(`--attack: ${(err as Error).message}`);
+  }
+  if (steps !== undefined && !('steps' in (attack.defaults as object))) throw new UsageError(`--steps: ${attack.name} takes no steps; drop it.`);
   await initBackend();
   const model = await loadModel(v.model);
   const samples = await cifar10.test({ count: n, seed });
   try {
-    const params: Record<string, unknown> = { eps, seed, ...(v.steps ? { steps: Number(v.steps) } : {}), ...('norm' in (attack.defaults as object) ? { norm: 'linf' } : {}) };
+    const params: Record<string, unknown> = { eps, seed, ...(steps !== undefined ? { steps } : {}), ...('norm' in (attack.defaults as object) ? { norm: 'linf' } : {}) };
     const r = await attack.run(model, samples.images, samples.labels, params);
     r.adversarial.dispose();
     const labels = (await samples.labels.data()) as Int32Array;

@@ -6,8 +6,8 @@ import { resolveRecipe } from './train.js';
 describe('robustness train', () => {
   it('names what is missing or wrong before touching any data', async () => {
     await expect(main(['train', '--arch', 'resnet'])).rejects.toThrow(/--out is required/);
-    await expect(main(['train', '--out', '/tmp/x', '--epochs', 'ten'])).rejects.toThrow(/--epochs must be a number, got 'ten'/);
-    await expect(main(['train', '--out', '/tmp/x', '--optimizer', 'rmsprop'])).rejects.toThrow(/--optimizer must be adam or sgd/);
+    await expect(main(['train', '--arch', 'cnn1', '--out', '/tmp/x', '--epochs', 'ten'])).rejects.toThrow(/--epochs must be a whole number of at least 1; got 'ten'/);
+    await expect(main(['train', '--arch', 'cnn1', '--out', '/tmp/x', '--optimizer', 'rmsprop'])).rejects.toThrow(/--optimizer must be adam or sgd/);
     await expect(main(['train', '--out', '/tmp/x', '--bogus'])).rejects.toThrow(/Unknown option '--bogus'.*robustness train --help/);
   });
 
@@ -35,7 +35,7 @@ describe('the recipe of a resumed or continued run', () => {
 describe('robustness eval', () => {
   it('checks its arguments before loading anything', async () => {
     await expect(main(['eval'])).rejects.toThrow(/--model is required/);
-    await expect(main(['eval', '--model', 'x', '--eps', '2'])).rejects.toThrow(/--eps must be in \(0, 1\]/);
+    await expect(main(['eval', '--model', 'x', '--eps', '2'])).rejects.toThrow(/--eps must be a number in \(0, 1\]/);
     await expect(main(['eval', '--model', 'x', '--attack', 'bim'])).rejects.toThrow(/Unknown attack "bim"/);
     await expect(main(['eval', '--model', '/nonexistent/model'])).rejects.toThrow(/model.json is missing/);
   });

@@ -6,12 +6,13 @@ import { cifar10Dataset, locateCifar10 } from '../data/cifar10.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { ARCHS, buildModel, resolveModelSpec, type Arch } from '../models/build.js';
 import type { ModelCard } from '../models/card.js';
-import { loadModel, readCard, saveModel } from '../models/io.js';
+import { loadModel, readCard, recoverModelDir, saveModel } from '../models/io.js';
 import { REGULARIZER_NAMES, regularizerSpec, type RegularizerName } from '../models/regularizers.js';
 import { checkContinueFrom, continueFrom } from '../train/continueFrom.js';
 import { evaluate, train } from '../train/train.js';
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
-import { argError, interruptedMessage } from './args.js';
+import { argError, interruptedMessage, numberFlag, RULES, UsageError } from './args.js';
+import { checkOutFolder, sameAsCard } from './outFolder.js';
 
 export const usage = `usage: robustness train --arch ARCH --out DIR [options]
 
@@ -44,6 +45,7 @@ Ctrl-C stops after the current batch and keeps the last completed epoch in --out
  */
 export function trainingSplit(valCount: number): { validation: ImageDataset | undefined; rest: ImageDataset } {
   const all = cifar10Dataset('train');
+  if (valCount >= all.size) throw new UsageError(`--val ${valCount} holds out every one of the ${all.size} training images, leaving none to train on; use fewer (default 5000).`);
   const order = all.stratifiedIndices({ seed: 12345 });
   return { validation: valCount > 0 ? all.subset(order.subarray(0, valCount)) : undefined, rest: all.subset(order.subarray(valCount)) };
 }
@@ -110,58 +112,92 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     throw argError('train', err);
   }
-  const num = (name: string, raw: string | undefined, fallback?: number): number | undefined => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${raw}'. See \`robustness train --help\`.`);
-    return n;
-  };
-  if (!v.out) throw new Error('--out is required: the folder the model and its checkpoints go to. See `robustness train --help`.');
-  if ((v.data ?? 'cifar10') !== 'cifar10') throw new Error(`--data ${v.data} is not supported; use cifar10 (CIFAR10_DIR points at your copy).`);
-  if (v.optimizer && v.optimizer !== 'adam' && v.optimizer !== 'sgd') throw new Error(`--optimizer must be adam or sgd, got '${v.optimizer}'.`);
-  if (v.schedule && !SCHEDULES.includes(v.schedule as ScheduleName)) throw new Error(`--schedule must be one of ${SCHEDULES.join(', ')}, got '${v.schedule}'.`);
+  const num = (name: keyof typeof v, rule: Parameters<typeof numberFlag>[3]) => numberFlag('train', name, v[name] as string | undefined, rule);
+  if (!v.out) throw new UsageError('--out is required: the folder the model and its checkpoints go to. See `robustness train --help`.');
+  if ((v.data ?? 'cifar10') !== 'cifar10') throw new UsageError(`--data ${v.data} is not supported; use cifar10 (CIFAR10_DIR points at your copy).`);
+  if (v.optimizer && v.optimizer !== 'adam' && v.optimizer !== 'sgd') throw new UsageError(`--optimizer must be adam or sgd, got '${v.optimizer}'.`);
+  if (v.schedule && !SCHEDULES.includes(v.schedule as ScheduleName)) throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}, got '${v.schedule}'.`);
+  if (v.arch !== undefined && !ARCHS.includes(v.arch as Arch)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}, got '${v.arch}'.`);
+  if (v.reg !== undefined && !REGULARIZER_NAMES.includes(v.reg as RegularizerName)) throw new UsageError(`--reg must be one of ${REGULARIZER_NAMES.join(', ')}, got '${v.reg}'.`);
 
+  if (!v.arch && !v.from && !v.resume) throw new UsageError('--arch is required. See `robustness train --help`.');
   if (v.from) {
     const model = (['arch', 'width', 'depth', 'reg', 'factor', 'l1', 'l2', 'activity-l1', 'activity-layer'] as const).filter((k) => v[k] !== undefined);
-    if (model.length) throw new Error(`--from continues the model in ${v.from} as it is built; drop ${model.map((k) => `--${k}`).join(', ')}.`);
-    if (!v.epochs) throw new Error(`--from needs --epochs: the total number of epochs to train ${v.from} up to.`);
+    if (model.length) throw new UsageError(`--from continues the model in ${v.from} as it is built; drop ${model.map((k) => `--${k}`).join(', ')}.`);
+    if (!v.epochs) throw new UsageError(`--from needs --epochs: the total number of epochs to train ${v.from} up to.`);
   }
   // Every number is checked before any data or model is touched.
-  const epochs = num('epochs', v.epochs, 20)!;
-  const valCount = num('val', v.val, 5000)!;
-  const trainCount = num('train-count', v['train-count']);
+  const epochs = num('epochs', RULES.count) ?? 20;
+  const valFlag = num('val', RULES.countOrZero);
+  const trainCountFlag = num('train-count', RULES.count);
+  const recipeFlags = { batch: num('batch', RULES.count), lr: num('lr', RULES.positive), seed: num('seed', RULES.seed), optimizer: v.optimizer as 'adam' | 'sgd' | undefined, schedule: v.schedule as ScheduleName | undefined, noAugment: v['no-augment'] };
+  const width = num('width', RULES.positive);
+  const depth = num('depth', RULES.count);
+  const factors = { factor: num('factor', RULES.nonNegative), l1: num('l1', RULES.nonNegative), l2: num('l2', RULES.nonNegative) };
+  const lambda = num('activity-l1', RULES.nonNegative);
   const resume = Boolean(v.resume || v.from);
   // With --from, --out either is new (made a copy of --from below) or holds an interrupted
-  // continuation of it, which --resume goes on with.
-  const started = existsSync(join(v.out, 'train-state.json'));
-  if (v.from && started) {
-    const had = readCard(v.out)?.training.continuedFrom;
-    if (!v.resume) throw new Error(`${v.out} already holds a training run; add --resume to go on with it, or choose a new folder.`);
-    if (had?.model !== basename(resolve(v.from))) {
-      throw new Error(`${v.out} does not continue ${v.from} (its card says ${had ? `it continues ${had.model}` : 'it was trained from scratch'}); drop --from to resume it, or choose another --out.`);
-    }
-  }
-  if (v.from && !started) checkContinueFrom(v.from, v.out, epochs);
+  // continuation of it, which --resume goes on with. Without, a fresh run needs a new or empty
+  // folder and --resume needs a run there.
+  let started: boolean;
+  if (v.from) {
+    recoverModelDir(v.out);
+    started = existsSync(join(v.out, 'train-state.json'));
+    if (started) {
+      const had = readCard(v.out)?.training.continuedFrom;
+      if (!v.resume) throw new UsageError(`${v.out} already holds a training run; add --resume to go on with it, or choose a new folder.`);
+      if (had?.model !== basename(resolve(v.from))) {
+        throw new UsageError(`${v.out} does not continue ${v.from} (its card says ${had ? `it continues ${had.model}` : 'it was trained from scratch'}); drop --from to resume it, or choose another --out.`);
+      }
+    } else checkContinueFrom(v.from, v.out, epochs);
+  } else started = checkOutFolder('train', v.out, Boolean(v.resume));
   const previous = resume ? readCard(v.from && !started ? v.from : v.out) : undefined;
-  const { batchSize, learningRate, seed, optimizer, schedule, augment } = resolveRecipe(
-    { batch: num('batch', v.batch), lr: num('lr', v.lr), seed: num('seed', v.seed), optimizer: v.optimizer as 'adam' | 'sgd' | undefined, schedule: v.schedule as ScheduleName | undefined, noAugment: v['no-augment'] },
-    previous?.training,
-  );
+  if (previous?.training.adversarial) {
+    throw new UsageError(`${v.from ?? v.out} was made by robustness adv-train; ${v.from ? 'continue it with adv-train' : `resume it with robustness adv-train --resume --out ${v.out}`}.`);
+  }
+  if (previous && !v.from) {
+    // A resumed run continues the model as built: a flag may repeat the card, not change it.
+    const spec = previous.spec;
+    sameAsCard('train', 'arch', v.arch, spec.arch, v.out);
+    sameAsCard('train', 'width', width, spec.width, v.out);
+    if (depth !== undefined) sameAsCard('train', 'depth', depth, spec.depth, v.out);
+    sameAsCard('train', 'reg', v.reg, spec.regularizer.name, v.out);
+    if (factors.factor !== undefined || factors.l1 !== undefined || factors.l2 !== undefined) {
+      const r = regularizerSpec(spec.regularizer.name as RegularizerName, factors);
+      sameAsCard('train', 'factor/--l1/--l2', { l1: r.l1, l2: r.l2 }, { l1: spec.regularizer.l1, l2: spec.regularizer.l2 }, v.out, (x) => `(l1 ${x.l1}, l2 ${x.l2})`);
+    }
+    if (lambda !== undefined) sameAsCard('train', 'activity-l1', lambda, previous.activityL1?.lambda ?? 0, v.out);
+    if (v['activity-layer'] !== undefined) sameAsCard('train', 'activity-layer', v['activity-layer'], previous.activityL1?.layer, v.out);
+  }
+  // The images a resumed or continued run trains on are the card's: the same held-out count and
+  // the same training subset (picked by the seed), so its later epochs see the same data.
+  const onCard = previous?.training;
+  const valCount = onCard?.validationImages !== undefined ? sameAsCard('train', 'val', valFlag, onCard.validationImages, v.from ?? v.out) : (valFlag ?? 5000);
+  const { batchSize, learningRate, seed, optimizer, schedule, augment } = resolveRecipe(recipeFlags, onCard);
   const backend = await initBackend();
   let existing = previous;
   const spec = existing?.spec ?? resolveModelSpec({
-    arch: (v.arch ?? (() => { throw new Error('--arch is required. See `robustness train --help`.'); })()) as Arch,
-    width: num('width', v.width),
-    depth: num('depth', v.depth),
-    regularizer: regularizerSpec((v.reg ?? 'base') as RegularizerName, { factor: num('factor', v.factor), l1: num('l1', v.l1), l2: num('l2', v.l2) }),
+    arch: (v.arch ?? (() => { throw new UsageError('--arch is required. See `robustness train --help`.'); })()) as Arch,
+    width,
+    depth,
+    regularizer: regularizerSpec((v.reg ?? 'base') as RegularizerName, factors),
     seed,
   });
-  const lambda = num('activity-l1', v['activity-l1']);
   const activityL1 = existing?.activityL1 ?? (lambda !== undefined && lambda > 0 ? { layer: v['activity-layer'] ?? 'hidden', lambda } : null);
 
   const source = locateCifar10();
   const { validation, rest } = trainingSplit(valCount);
-  const trainSet = trainCount ? rest.subset(rest.stratifiedIndices({ count: trainCount, seed })) : rest;
+  let trainCount = trainCountFlag;
+  if (onCard?.trainImages !== undefined) {
+    sameAsCard('train', 'train-count', trainCountFlag, onCard.trainImages, v.from ?? v.out);
+    trainCount = onCard.trainImages === rest.size ? undefined : onCard.trainImages;
+    // The seed picks the subset: another one would train on other images.
+    if (trainCount !== undefined) sameAsCard('train', 'seed', recipeFlags.seed, onCard.seed, v.from ?? v.out);
+  }
+  if (trainCount !== undefined && trainCount > rest.size) {
+    throw new UsageError(`--train-count ${trainCount} exceeds the ${rest.size} training images left after holding out --val ${valCount}; use at most ${rest.size}.`);
+  }
+  const trainSet = trainCount !== undefined ? rest.subset(rest.stratifiedIndices({ count: trainCount, seed })) : rest;
   // The copy is made only once the arguments and the data have been found.
   if (v.from && !started) {
     const copy = continueFrom(v.from, v.out, epochs);

@@ -1,0 +1,94 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { numberFlag, RULES, UsageError } from './args.js';
+import { main } from './main.js';
+
+/** The error a promise rejects with (or a failure when it resolves). */
+async function rejection(p: Promise<unknown>): Promise<Error & { exitCode?: number }> {
+  return p.then(
+    () => expect.unreachable('expected the command to refuse its arguments'),
+    (err: Error) => err,
+  );
+}
+
+describe('numberFlag', () => {
+  it('reads every decimal a finite double prints as, exactly', () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (x) => {
+        expect(numberFlag('t', 'x', String(x))).toBe(x === 0 ? 0 : x);
+      }),
+    );
+  });
+
+  it('refuses what Number() would quietly turn into a number: hex, binary, octal, empty, Infinity', () => {
+    for (const raw of ['0x1', '0b1', '0o7', '', ' ', 'Infinity', '1_000', '1,5', '--1', '1e', 'NaN', 'ten']) {
+      expect(() => numberFlag('eval', 'eps', raw), raw).toThrow(new RegExp(`^--eps must be a number; got '${raw.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'. See \`robustness eval --help\`.$`));
+    }
+  });
+
+  it('holds to its rule and says which', () => {
+    expect(() => numberFlag('train', 'train-count', '0', RULES.count)).toThrow(/--train-count must be a whole number of at least 1; got '0'/);
+    expect(() => numberFlag('train', 'epochs', '2.5', RULES.count)).toThrow(/--epochs must be a whole number of at least 1; got '2.5'/);
+    expect(() => numberFlag('train', 'lr', '-1', RULES.positive)).toThrow(/--lr must be a number above 0; got '-1'/);
+    expect(() => numberFlag('train', 'lr', '0', RULES.positive)).toThrow(/--lr must be a number above 0; got '0'/);
+    expect(() => numberFlag('train', 'val', '-5', RULES.countOrZero)).toThrow(/--val must be a whole number of at least 0; got '-5'/);
+    expect(() => numberFlag('eval', 'eps', '1.5', { min: 0, minExclusive: true, max: 1, fraction: true })).toThrow(/--eps must be a number in \(0, 1\] \(decimal, or a fraction like 8\/255\); got '1.5'/);
+    expect(numberFlag('eval', 'eps', '8/255', { min: 0, minExclusive: true, max: 1, fraction: true })).toBe(8 / 255);
+    expect(() => numberFlag('eval', 'eps', '8/0', { min: 0, minExclusive: true, max: 1, fraction: true })).toThrow(/got '8\/0'/);
+    expect(numberFlag('train', 'val', '0', RULES.countOrZero)).toBe(0);
+    expect(numberFlag('train', 'lr', '1e-3', RULES.positive)).toBe(1e-3);
+    expect(numberFlag('train', 'lr', undefined, RULES.positive)).toBeUndefined();
+    const err = (() => {
+      try {
+        numberFlag('train', 'seed', '-1', RULES.seed);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).exitCode).toBe(2);
+  });
+});
+
+describe('every command refuses a bad flag before touching data or models, with exit code 2', () => {
+  // Each case names a missing model and data folder, so before strict parsing a bad number got
+  // past the flags and failed later on something else (or, with data present, trained).
+  const cases: [string[], RegExp][] = [
+    [['train', '--arch', 'cnn1', '--out', '/nonexistent/x', '--train-count', '0'], /--train-count must be a whole number of at least 1; got '0'/],
+    [['train', '--arch', 'cnn1', '--out', '/nonexistent/x', '--lr=-1'], /--lr must be a number above 0; got '-1'/],
+    [['train', '--arch', 'cnn1', '--out', '/nonexistent/x', '--epochs', '0x10'], /--epochs must be a whole number of at least 1; got '0x10'/],
+    [['train', '--arch', 'cnn1', '--out', '/nonexistent/x', '--width', '0'], /--width must be a number above 0; got '0'/],
+    [['train', '--arch', 'cnn1', '--out', '/nonexistent/x', '--factor=-0.01'], /--factor must be a number of at least 0; got '-0.01'/],
+    [['train', '--arch', 'cnn1', '--out', '/nonexistent/x', '--batch', '1.5'], /--batch must be a whole number of at least 1; got '1.5'/],
+    [['train', '--arch', 'cnn1', '--out', '/nonexistent/x', '--seed', ''], /--seed must be a whole number of at least 0; got ''/],
+    [['train', '--arch', 'cnn2', '--out', '/nonexistent/x'], /--arch must be one of resnet, .*got 'cnn2'/],
+    [['train', '--arch', 'cnn1', '--reg', 'l3', '--out', '/nonexistent/x'], /--reg must be one of .*got 'l3'/],
+    [['adv-train', '--from', '/nonexistent/a', '--out', '/nonexistent/b', '--count', '0'], /--count must be a whole number of at least 1; got '0'/],
+    [['adv-train', '--from', '/nonexistent/a', '--out', '/nonexistent/b', '--clean=-1'], /--clean must be a whole number of at least 0; got '-1'/],
+    [['adv-train', '--from', '/nonexistent/a', '--out', '/nonexistent/b', '--lr', '0'], /--lr must be a number above 0; got '0'/],
+    [['eval', '--model', '/nonexistent/m', '--eps', '0x1'], /--eps must be a number in \(0, 1\] \(decimal, or a fraction like 8\/255\); got '0x1'/],
+    [['eval', '--model', '/nonexistent/m', '--n', '0'], /--n must be a whole number of at least 1; got '0'/],
+    [['eval', '--model', '/nonexistent/m', '--steps', 'abc'], /--steps must be a whole number of at least 1; got 'abc'/],
+    [['eval', '--model', '/nonexistent/m', '--seed', '1.5'], /--seed must be a whole number of at least 0; got '1.5'/],
+    [['eval', '--model', '/nonexistent/m', '--attack', 'deepfool', '--steps', '3'], /--steps: deepfool takes no steps; drop it/],
+    [['eval', '--model', '/nonexistent/m', '--attack', 'bim'], /--attack: Unknown attack "bim"/],
+    [['train', '--bogus'], /Unknown option '--bogus'/],
+    [['eval', '--bogus'], /Unknown option '--bogus'/],
+    [['compact', '--model', 'x', '--bogus'], /Unknown option '--bogus'/],
+    [['report', '--bogus'], /Unknown option '--bogus'/],
+    [['models', '--bogus'], /Unknown option '--bogus'/],
+    [['data', '--bogus'], /Unknown option '--bogus'/],
+    [['adv-train', '--bogus'], /Unknown option '--bogus'/],
+    [['train', 'extra'], /Unexpected argument 'extra'/],
+    [['data', 'cifar10', 'extra'], /robustness data takes one of cifar10, decode; got 'cifar10 extra'/],
+    [['data', 'mnist'], /robustness data takes one of cifar10, decode; got 'mnist'/],
+    [['train', '--out', '/nonexistent/x'], /--arch is required/],
+    [['eval'], /--model is required/],
+    [['compact'], /--model is required/],
+  ];
+  it.each(cases)('robustness %s', async (args, message) => {
+    const err = await rejection(main(args));
+    expect(err.message).toMatch(message);
+    expect(err.exitCode).toBe(2);
+  });
+});
