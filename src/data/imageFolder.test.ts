@@ -62,7 +62,12 @@ describe('image folder reader', () => {
 
   it('rejects an image of the wrong size, naming the file', () => {
     const dir = makeFolder({ cat: { '0.png': png(4, 4, () => 1), '1.png': png(5, 4, () => 1) } });
-    expect(() => readImageFolder(dir, 'test', { cache: false, progress: false })).toThrow(/1\.png is 5x4, but the images of this dataset are 4x4.*Resize it or remove it/);
+    expect(() => readImageFolder(dir, 'test', { cache: false, progress: false })).toThrow(/1\.png is 5x4, but 1 of the 2 images of this dataset are 4x4\. Resize it to 4x4 or remove it/);
+  });
+
+  it('blames the odd image when it comes first, not the correct ones after it', () => {
+    const dir = makeFolder({ cat: { '0.png': png(5, 4, () => 1), '1.png': png(4, 4, () => 1), '2.png': png(4, 4, () => 1) } });
+    expect(() => readImageFolder(dir, 'test', { cache: false, progress: false })).toThrow(/^\S*cat\/0\.png is 5x4, but 2 of the 3 images of this dataset are 4x4\. Resize it to 4x4 or remove it\.$/);
   });
 
   it('rejects a class folder with no images, an empty split and a missing split', () => {

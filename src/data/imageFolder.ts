@@ -60,6 +60,26 @@ export function listImageFolder(root: string, split: string, options: Pick<Image
 }
 
 /**
+ * The error for images of different sizes, naming the odd ones out: the size most files share
+ * is the dataset's (the first file may be the odd one), so every file is read to count. Only
+ * the error path pays for that.
+ */
+function sizeMismatch(files: Listing['files'], at: number, first: { width: number; height: number }, img: { width: number; height: number }): Error {
+  const sizeOf = new Map<string, string[]>();
+  const add = (key: string, path: string) => sizeOf.set(key, [...(sizeOf.get(key) ?? []), path]);
+  for (let i = 0; i < files.length; i++) {
+    const d = i === 0 ? first : i === at ? img : decodeImage(readFileSync(files[i]!.path), files[i]!.path);
+    add(`${d.width}x${d.height}`, files[i]!.path);
+  }
+  // Most files decide; on a tie, the first file's size.
+  const firstKey = `${first.width}x${first.height}`;
+  const [common] = [...sizeOf.entries()].sort((a, b) => b[1].length - a[1].length || (a[0] === firstKey ? -1 : b[0] === firstKey ? 1 : 0))[0]!;
+  const odd = [...sizeOf.entries()].filter(([k]) => k !== common).flatMap(([k, paths]) => paths.map((p) => `${p} is ${k}`));
+  const shown = odd.slice(0, 5).join('; ') + (odd.length > 5 ? `; and ${odd.length - 5} more` : '');
+  return new Error(`${shown}, but ${sizeOf.get(common)!.length} of the ${files.length} images of this dataset are ${common}. Resize ${odd.length > 1 ? 'them' : 'it'} to ${common} or remove ${odd.length > 1 ? 'them' : 'it'}.`);
+}
+
+/**
  * Reads an image folder split into an {@link ImageDataset}. Images are decoded once and cached
  * as one binary file (keyed by the files' names, sizes and times), so later runs and epochs
  * read bytes instead of decoding JPEGs again. All images must share the first image's size.
@@ -86,9 +106,7 @@ export function readImageFolder(root: string, split: string, options: ImageFolde
   const labels32 = wide ? new Int32Array(files.length) : undefined;
   files.forEach((f, i) => {
     const img = i === 0 ? first : decodeImage(readFileSync(f.path), f.path);
-    if (img.width !== width || img.height !== height) {
-      throw new Error(`${f.path} is ${img.width}x${img.height}, but the images of this dataset are ${width}x${height} (the size of ${files[0]!.path}). Resize it or remove it.`);
-    }
+    if (img.width !== width || img.height !== height) throw sizeMismatch(files, i, { width, height }, img);
     pixels.set(img.data, i * per);
     if (labels32) labels32[i] = f.label;
     else labels[i] = f.label;

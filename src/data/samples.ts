@@ -27,6 +27,7 @@ export function makeSamples(
   if (images.rank !== 4) throw new Error(`Samples images must be a rank-4 tensor [N, H, W, C]; got shape [${images.shape.join(', ')}].`);
   if (labels.rank !== 1) throw new Error(`Samples labels must be a rank-1 int32 tensor [N]; got shape [${labels.shape.join(', ')}].`);
   const n = images.shape[0];
+  if (n === 0) throw new Error('Samples must hold at least one image; got an empty batch (shape [0, ...]). A check on no images proves nothing: draw some, e.g. cifar10.test({ count: 200, seed: 1 }).');
   if (labels.shape[0] !== n) throw new Error(`Samples has ${n} images but ${labels.shape[0]} labels; they must match one to one.`);
   if (labels.dtype !== 'int32') throw new Error(`Samples labels must be int32, got ${labels.dtype}; cast with labels.toInt()`);
   if (images.dtype !== 'float32') throw new Error(`Samples images must be float32 in [0, 1], got ${images.dtype}; use images.toFloat().div(255) for 8-bit pixels.`);

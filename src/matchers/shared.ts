@@ -30,6 +30,10 @@ export async function checkSamples(value: unknown, matcher: string): Promise<Sam
   }
   if (s.images.rank !== 4) throw new RangeError(`${matcher}: samples.images must be [N, H, W, C]; got shape [${s.images.shape.join(', ')}].`);
   if (s.images.isDisposed) throw new Error(`${matcher}: samples were disposed before the matcher ran; dispose them in afterAll.`);
+  if (s.images.shape[0] === 0) throw new RangeError(`${matcher}: samples hold 0 images, and a check on no images proves nothing. Draw some, e.g. cifar10.test({ count: 200, seed: 1 }).`);
+  if (s.labels.rank !== 1 || s.labels.shape[0] !== s.images.shape[0]) {
+    throw new RangeError(`${matcher}: samples hold ${s.images.shape[0]} images but labels of shape [${s.labels.shape.join(', ')}]; give one int32 label per image (makeSamples checks this).`);
+  }
   await assertUnitRange(s.images, `${matcher}: samples.images`);
   return s;
 }

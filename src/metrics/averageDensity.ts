@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Samples } from '../data/samples.js';
+import { checkInputShape } from '../models/classifier.js';
 import { CONV_LAYER_CLASSES, findLayerByName, flattenLayers, singleTensor, withLayerHook } from '../attribution/layers.js';
 
 /** Options of {@link averageDensity}. */
@@ -41,6 +42,8 @@ export async function averageDensity(model: tf.LayersModel, images: tf.Tensor4D 
   if (!(model instanceof tf.LayersModel)) throw new Error('averageDensity needs a tf.LayersModel, since it reads an inner layer.');
   const x = images instanceof tf.Tensor ? images : images.images;
   if (!(x instanceof tf.Tensor) || x.rank !== 4) throw new Error(`averageDensity: images must be [N, H, W, C]; got ${x instanceof tf.Tensor ? `shape [${x.shape.join(', ')}]` : typeof x}.`);
+  if (x.shape[0] === 0) throw new Error('averageDensity: the image batch is empty (0 images), so there is no density to measure. Pass at least one image.');
+  checkInputShape(model, x);
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`averageDensity: batchSize must be a positive integer; got ${batchSize}.`);
   const layer = options.layer !== undefined ? findLayerByName(model, options.layer) : defaultLayer(model);

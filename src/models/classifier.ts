@@ -184,12 +184,37 @@ function withLazyConvGradients<T>(convs: tf.layers.Layer[], fn: () => T): T {
 
 const peeled = new WeakMap<tf.LayersModel, ((x: tf.Tensor4D) => tf.Tensor2D) | null>();
 
+/**
+ * Throws unless images fit the model's input: tfjs's own complaint ("expected image to have
+ * shape [null,28,28,1] but got array with shape [2,32,32,3]", or a conv error deep inside) does
+ * not say which side is wrong or what to do.
+ */
+export function checkInputShape(model: tf.LayersModel, x: tf.Tensor | readonly number[], what = 'images'): void {
+  const shape = Array.isArray(x) ? x : (x as tf.Tensor).shape;
+  const want = model.inputs.length === 1 ? model.inputs[0]!.shape : undefined;
+  if (!want || want.length !== shape.length) {
+    if (want) throw new Error(`The model '${model.name}' takes input of shape [${want.map((d) => d ?? 'N').join(', ')}], but the ${what} are [${shape.join(', ')}]. Pass a batch [N, H, W, C].`);
+    return;
+  }
+  const bad = want.some((d, i) => i > 0 && d !== null && d !== shape[i]);
+  if (bad) {
+    const [, h, w, c] = want;
+    const [n, xh, xw, xc] = shape;
+    throw new Error(
+      `The model '${model.name}' takes ${h ?? 'any'}x${w ?? 'any'} images with ${c ?? 'any number of'} channel(s), but the ${what} are ${xh}x${xw} with ${xc} channel(s) (shape [${n}, ${xh}, ${xw}, ${xc}]). Test the model on data of its own input size${c !== xc ? ` and channel count (${xc === 3 && c === 1 ? 'convert to grayscale' : c === 3 && xc === 1 ? 'repeat the gray channel 3 times' : 'convert the images'})` : ' (resize the images with tf.image.resizeBilinear)'}.`,
+    );
+  }
+}
+
 function rawForward(model: Classifier): (x: tf.Tensor4D) => tf.Tensor2D {
   if (isLayersModel(model)) {
     const name = model.name || 'model';
     // apply, not predict: predict splits the batch into chunks of 32 and is not meant for tf.grad.
     const convs = conv2dLayers(model);
-    return (x) => withLazyConvGradients(convs, () => singleOutput(model.apply(x, { training: false }) as tf.Tensor | tf.Tensor[], `LayersModel '${name}'`));
+    return (x) => {
+      checkInputShape(model, x);
+      return withLazyConvGradients(convs, () => singleOutput(model.apply(x, { training: false }) as tf.Tensor | tf.Tensor[], `LayersModel '${name}'`));
+    };
   }
   if (!model || typeof (model as { predict?: unknown }).predict !== 'function') {
     throw new TypeError('A classifier must be a tf.LayersModel or an object with predict(x: Tensor4D) returning [N, K] logits or probabilities.');
@@ -228,6 +253,8 @@ export async function resolveClassifier(model: Classifier, options: ClassifierOp
   if (!['logits', 'probabilities', 'auto'].includes(requested)) {
     throw new Error(`output must be 'logits', 'probabilities' or 'auto'; got ${JSON.stringify(requested)}.`);
   }
+  // Checked once up front, so no attack or attribution gets as far as a conv with the wrong input.
+  if (probe && isLayersModel(model)) checkInputShape(model, probe);
   const forward = rawForward(model);
   let numClasses: number | undefined;
   let output: 'logits' | 'probabilities' | undefined = requested === 'auto' ? undefined : requested;
@@ -260,7 +287,10 @@ export async function resolveClassifier(model: Classifier, options: ClassifierOp
     }
     if (peel) {
       const convs = conv2dLayers(model as tf.LayersModel);
-      logits = (x) => withLazyConvGradients(convs, () => peel!(x));
+      logits = (x) => {
+        checkInputShape(model as tf.LayersModel, x);
+        return withLazyConvGradients(convs, () => peel!(x));
+      };
       trueLogits = true;
     } else {
       // log(p) is logits up to a per-row constant; the floor keeps log finite for underflowed p.

@@ -5,6 +5,7 @@ import type { ImageDataset } from '../data/dataset.js';
 import { createProgress } from '../data/progress.js';
 import { mulberry32 } from '../data/random.js';
 import type { ModelCard } from '../models/card.js';
+import { checkInputShape } from '../models/classifier.js';
 import { saveModel } from '../models/io.js';
 import { regularizationLoss } from '../models/regularizers.js';
 import { type AugmentOptions, augmentedBatch } from './augment.js';
@@ -100,8 +101,15 @@ function trainingModel(model: tf.LayersModel, activity?: { layer: string }): tf.
   return tf.model({ inputs: model.inputs, outputs: [model.outputs[0]!, layer.output as tf.SymbolicTensor] });
 }
 
+/** Throws unless the dataset has images, of the model's input size and channel count. */
+function checkData(model: tf.LayersModel, data: ImageDataset, what: string): void {
+  if (data.size === 0) throw new Error(`${what}: the dataset holds 0 images, so there is nothing to ${what.startsWith('evaluate') ? 'measure' : 'train on'}; check the data folder or the counts asked for.`);
+  checkInputShape(model, [data.size, data.height, data.width, data.channels], `${what} images`);
+}
+
 /** Mean loss (cross-entropy only) and accuracy on a dataset, in inference mode. */
 export async function evaluate(model: tf.LayersModel, data: ImageDataset, batchSize = 256): Promise<{ loss: number; accuracy: number }> {
+  checkData(model, data, 'evaluate');
   let loss = 0;
   let correct = 0;
   for (const { xs, ys } of data.batches({ batchSize })) {
@@ -129,6 +137,8 @@ export async function evaluate(model: tf.LayersModel, data: ImageDataset, batchS
  */
 export async function train(model: tf.LayersModel, data: ImageDataset, options: TrainOptions): Promise<TrainResult> {
   const o = resolve(options);
+  checkData(model, data, 'train');
+  if (options.validation) checkData(model, options.validation, 'train (validation)');
   const opt = makeOptimizer(o.optimizer, o.learningRate);
   // The variables trained, in the model's own order: the optimizer's slots follow this list, and a
   // resume matches the checkpoint's slots to it by name.
