@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { main } from './main.js';
 import { modelsTable } from './models.js';
 
 const root = mkdtempSync(join(tmpdir(), 'models-table-'));
@@ -30,5 +31,11 @@ describe('robustness models', () => {
     expect(modelsTable(root)).toContain('| 81.20% (n=5000, float16 weights; 81.23% in float32) |');
     writeFileSync(join(root, 'resnet20-l1', 'card.json'), JSON.stringify({ ...card, training: { ...card.training, epochs: 18, continuedFrom: { model: 'resnet20-old', epochs: 10 } } }));
     expect(modelsTable(root)).toContain('| 69,570 | 18 (10 as resnet20-old, then 8) | 45000 |');
+  });
+
+  it('refuses a --dir that is not a folder, and writes no README.md into a folder it would make', async () => {
+    const typo = join(root, 'fixtures', 'modles');
+    await expect(main(['models', '--dir', typo, '--write'])).rejects.toThrow(/--dir .*modles is not a folder; give the folder that holds the model folders/);
+    expect(existsSync(typo)).toBe(false);
   });
 });

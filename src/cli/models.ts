@@ -1,10 +1,10 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../data/atomic.js';
 import { epochsText, type ModelCard } from '../models/card.js';
 import { readCard } from '../models/io.js';
-import { argError } from './args.js';
+import { argError, UsageError } from './args.js';
 
 export const usage = `usage: robustness models [--dir fixtures/models] [--write]
 
@@ -54,6 +54,8 @@ export async function run(args: string[]): Promise<number> {
     throw argError('models', err);
   }
   const dir = values.dir ?? 'fixtures/models';
+  // A mistyped --dir would list nothing (and --write would make the folder to hold that table).
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--dir ${dir} is not a folder; give the folder that holds the model folders (default fixtures/models).`);
   const table = modelsTable(dir);
   if (values.write) writeFileAtomic(join(dir, 'README.md'), table);
   console.log(table);
