@@ -118,6 +118,6 @@ describe('robustness adv-train', () => {
     await expect(main(['adv-train', '--from', '/tmp/x', '--out', '/tmp/x/'])).rejects.toThrow(/--out must differ from --from/);
     await expect(main(['adv-train', '--from', '/nonexistent/m', '--out', '/tmp/y'])).rejects.toThrow(/holds no card.json/);
     await expect(main(['adv-train', '--from', 'fixtures/models/resnet20-base', '--out', '/tmp/y', '--attacks', 'fgsm,bim'])).rejects.toThrow(/unknown attack 'bim'/);
-    await expect(main(['adv-train', '--from', 'fixtures/models/resnet20-base', '--out', '/tmp/y', '--count', 'many'])).rejects.toThrow(/--count must be a number/);
+    await expect(main(['adv-train', '--from', 'fixtures/models/resnet20-base', '--out', '/tmp/y', '--count', 'many'])).rejects.toThrow(/--count must be a whole number of at least 1; got 'many'/);
   });
 });
