@@ -51,6 +51,19 @@ export function removeStaleTemps(path: string, alive?: (pid: number) => boolean)
   for (const t of staleTemps(path, alive)) rmSync(t.path, { recursive: true, force: true });
 }
 
+/**
+ * Removes every `.tmp` a killed writer left in `dir`, whatever it was writing: a snapshot that
+ * matched is never written again, so its temp would otherwise stay for good. `.old` folders are
+ * left alone: one may be the only copy of a model a kill left moved aside (see atomicDir.ts).
+ */
+export function sweepStaleTemps(dir: string, alive: (pid: number) => boolean = processAlive): void {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    const m = /\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+    if (m && !alive(Number(m[1]))) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+}
+
 /** Writes a file and flushes it to the disk, so a rename that publishes it never publishes a hole. */
 export function writeFileDurable(path: string, data: string | Uint8Array | readonly Uint8Array[]): void {
   const fd = openSync(path, 'w');
@@ -67,12 +80,12 @@ export function writeFileDurable(path: string, data: string | Uint8Array | reado
 
 /**
  * Writes a file so that readers see either the old content or the whole new content, never a
- * half-written file: write beside it, then rename over it. Temp files of killed earlier writers
- * of the same path are removed first.
+ * half-written file: write beside it, then rename over it. Temp files killed earlier writers left
+ * in the same folder are removed first.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[]): void {
   mkdirSync(dirname(path), { recursive: true });
-  removeStaleTemps(path);
+  sweepStaleTemps(dirname(path));
   const tmp = tempPathFor(path);
   try {
     writeFileDurable(tmp, data);

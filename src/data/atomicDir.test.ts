@@ -166,6 +166,19 @@ describe('temp files left by a killed writer', () => {
     expect(existsSync(other)).toBe(true);
   });
 
+  it('a write also removes the dead writers\' temps of other files in its folder (a matched snapshot is never written again), but no moved-aside model', () => {
+    const dir = join(root, 'snapshots');
+    mkdirSync(dir);
+    const pid = deadPid();
+    const orphan = join(dir, `matched.png.${pid}.0badc0de.tmp`);
+    const aside = join(dir, `model.${pid}.0badc0de.old`);
+    writeFileSync(orphan, 'half');
+    mkdirSync(aside);
+    writeFileAtomic(join(dir, 'new.png'), 'png');
+    expect(existsSync(orphan)).toBe(false);
+    expect(existsSync(aside)).toBe(true);
+  });
+
   it('temp folders of a killed folder replacement are removed by the next one', () => {
     const dir = join(root, 'staged');
     makeOld(dir);
