@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { initBackend } from '../backend/select.js';
 import { cifar10Dataset, locateCifar10 } from '../data/cifar10.js';
 import type { ModelCard } from '../models/card.js';
 import { loadModel, readCard, saveModel } from '../models/io.js';
 import { adversarialTraining, PAPER_ATTACKS } from '../train/adversarial.js';
 import { evaluate } from '../train/train.js';
-import { argError, interruptedMessage, numberFlag, RULES, UsageError } from './args.js';
+import { interruptedMessage, numberFlag, parseFlags, RULES, UsageError } from './args.js';
 import { checkOutFolder, sameAsCard } from './outFolder.js';
 import { trainingSplit } from './train.js';
 
@@ -39,28 +38,23 @@ plus --clean clean ones. --from is never modified.
 Ctrl-C stops after the current batch and keeps the last completed epoch in --out.`;
 
 export async function run(args: string[]): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({
-      args,
-      options: {
-        from: { type: 'string' },
-        out: { type: 'string' },
-        attacks: { type: 'string' },
-        count: { type: 'string' },
-        clean: { type: 'string' },
-        epochs: { type: 'string' },
-        batch: { type: 'string' },
-        lr: { type: 'string' },
-        val: { type: 'string' },
-        seed: { type: 'string' },
-        resume: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-      },
-    }).values;
-  } catch (err) {
-    throw argError('adv-train', err);
-  }
+  const v = parseFlags('adv-train', {
+    args,
+    options: {
+      from: { type: 'string' },
+      out: { type: 'string' },
+      attacks: { type: 'string' },
+      count: { type: 'string' },
+      clean: { type: 'string' },
+      epochs: { type: 'string' },
+      batch: { type: 'string' },
+      lr: { type: 'string' },
+      val: { type: 'string' },
+      seed: { type: 'string' },
+      resume: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    },
+  }).values;
   const num = (name: keyof typeof v, rule: Parameters<typeof numberFlag>[3]) => numberFlag('adv-train', name, v[name] as string | undefined, rule);
   if (!v.from) throw new UsageError('--from is required: the trained model folder to start from. See `robustness adv-train --help`.');
   if (!v.out) throw new UsageError('--out is required: the folder the adversarially trained model goes to. See `robustness adv-train --help`.');

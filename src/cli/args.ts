@@ -1,3 +1,5 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 /**
  * A mistake in how a command was called (an unknown flag, a missing or malformed value): the
  * command exits 2, as usage errors do, and 1 stays for a run that went wrong.
@@ -13,6 +15,26 @@ export class UsageError extends Error {
  */
 export function argError(command: string, err: unknown): UsageError {
   return new UsageError(`${(err as Error).message.replace(/\. To specify.*$/s, '')}. See \`robustness ${command} --help\`.`);
+}
+
+/**
+ * parseArgs, with its errors as {@link argError}s, and a flag given twice refused: parseArgs
+ * keeps the last one silently, so `--epochs 10 ... --epochs 1` in a script would train 1 epoch.
+ */
+export function parseFlags<T extends ParseArgsConfig>(command: string, config: T): ReturnType<typeof parseArgs<T>> {
+  let parsed;
+  try {
+    parsed = parseArgs({ ...config, tokens: true });
+  } catch (err) {
+    throw argError(command, err);
+  }
+  const seen = new Set<string>();
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind !== 'option') continue;
+    if (seen.has(t.name)) throw new UsageError(`--${t.name} is given twice; give it once. See \`robustness ${command} --help\`.`);
+    seen.add(t.name);
+  }
+  return parsed as ReturnType<typeof parseArgs<T>>;
 }
 
 /** What a numeric flag accepts. */

@@ -1,12 +1,11 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { initBackend } from '../backend/select.js';
 import { tempPathFor } from '../data/atomic.js';
 import { cifar10Dataset } from '../data/cifar10.js';
 import { loadModel, readCard, replaceDirAtomic, saveModel } from '../models/io.js';
 import { evaluate } from '../train/train.js';
-import { argError, UsageError } from './args.js';
+import { parseFlags, UsageError } from './args.js';
 
 export const usage = `usage: robustness compact --model DIR [--data cifar10]
 
@@ -20,12 +19,7 @@ model as it was. Specs that measured the model before must be run again.
   --data cifar10  the test split to measure on (CIFAR10_DIR or the download cache)`;
 
 export async function run(args: string[]): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({ args, options: { model: { type: 'string' }, data: { type: 'string' } } }).values;
-  } catch (err) {
-    throw argError('compact', err);
-  }
+  const v = parseFlags('compact', { args, options: { model: { type: 'string' }, data: { type: 'string' } } }).values;
   if (!v.model) throw new UsageError('--model is required: the folder of the model to compact. See `robustness compact --help`.');
   if ((v.data ?? 'cifar10') !== 'cifar10') throw new UsageError(`--data ${v.data} is not supported; use cifar10 (CIFAR10_DIR points at your copy).`);
   const dir = v.model;

@@ -1,8 +1,7 @@
 import { cifar10Dataset, locateCifar10 } from '../data/cifar10.js';
 import { downloadCifar10, CIFAR10_URL } from '../data/download.js';
 import { cacheDir } from '../data/cacheDir.js';
-import { parseArgs } from 'node:util';
-import { argError, UsageError } from './args.js';
+import { parseFlags, UsageError } from './args.js';
 
 export const usage = `usage: robustness data cifar10 [--cache DIR] [--force] [--url URL]
        robustness data decode [--dir DIR]
@@ -15,16 +14,11 @@ export const usage = `usage: robustness data cifar10 [--cache DIR] [--force] [--
             so later runs read bytes instead of JPEGs; prints counts and time`;
 
 export async function run(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { cache: { type: 'string' }, force: { type: 'boolean' }, url: { type: 'string' }, dir: { type: 'string' } },
-    });
-  } catch (err) {
-    throw argError('data', err);
-  }
+  const parsed = parseFlags('data', {
+    args,
+    allowPositionals: true,
+    options: { cache: { type: 'string' }, force: { type: 'boolean' }, url: { type: 'string' }, dir: { type: 'string' } },
+  });
   const { values, positionals } = parsed;
   const [what] = positionals;
   if (positionals.length > 1 || (what !== undefined && what !== 'cifar10' && what !== 'decode')) {

@@ -1,10 +1,9 @@
-import { parseArgs } from 'node:util';
 import { getAttack } from '../attacks/registry.js';
 import { initBackend } from '../backend/select.js';
 import { cifar10 } from '../data/cifar10.js';
 import { cardOf, loadModel } from '../models/io.js';
 import { wilsonInterval } from '../metrics/bootstrap.js';
-import { argError, numberFlag, RULES, UsageError } from './args.js';
+import { numberFlag, parseFlags, RULES, UsageError } from './args.js';
 
 export const usage = `usage: robustness eval --model DIR [--attack pgd] [--eps 0.031] [--n 500] [--seed 1] [--steps N]
 
@@ -13,12 +12,7 @@ with 95% Wilson intervals. --attack fgsm|pgd|deepfool|cw; eps is an Linf budget 
 decimal or a fraction such as 8/255.`;
 
 export async function run(args: string[]): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({ args, options: { model: { type: 'string' }, attack: { type: 'string' }, eps: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, steps: { type: 'string' } } }).values;
-  } catch (err) {
-    throw argError('eval', err);
-  }
+  const v = parseFlags('eval', { args, options: { model: { type: 'string' }, attack: { type: 'string' }, eps: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, steps: { type: 'string' } } }).values;
   if (!v.model) throw new UsageError('--model is required: a folder with model.json. See `robustness eval --help`.');
   const eps = numberFlag('eval', 'eps', v.eps, { min: 0, minExclusive: true, max: 1, fraction: true }) ?? 8 / 255;
   const n = numberFlag('eval', 'n', v.n, RULES.count) ?? 500;

@@ -1,10 +1,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../data/atomic.js';
 import { epochsText, type ModelCard } from '../models/card.js';
 import { readCard } from '../models/io.js';
-import { argError, UsageError } from './args.js';
+import { parseFlags, UsageError } from './args.js';
 
 export const usage = `usage: robustness models [--dir fixtures/models] [--write]
 
@@ -47,12 +46,7 @@ export function modelsTable(dir: string): string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ args, options: { dir: { type: 'string' }, write: { type: 'boolean' } } }).values;
-  } catch (err) {
-    throw argError('models', err);
-  }
+  const values = parseFlags('models', { args, options: { dir: { type: 'string' }, write: { type: 'boolean' } } }).values;
   const dir = values.dir ?? 'fixtures/models';
   // A mistyped --dir would list nothing (and --write would make the folder to hold that table).
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--dir ${dir} is not a folder; give the folder that holds the model folders (default fixtures/models).`);

@@ -1,10 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { RobustnessRecord } from '../report/record.js';
 import { screenshotReport } from '../report/screenshot.js';
 import { writeHtmlReport } from '../report/write.js';
-import { argError } from './args.js';
+import { parseFlags } from './args.js';
 
 export const usage = `usage: robustness report [--report reports/robustness.json] [--screenshot reports/screenshot.png [--first-screen]]
 
@@ -27,12 +26,7 @@ function recordProblem(r: Record<string, unknown>): string | undefined {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ args, options: { report: { type: 'string' }, screenshot: { type: 'string' }, 'first-screen': { type: 'boolean' } } }).values;
-  } catch (err) {
-    throw argError('report', err);
-  }
+  const values = parseFlags('report', { args, options: { report: { type: 'string' }, screenshot: { type: 'string' }, 'first-screen': { type: 'boolean' } } }).values;
   const path = values.report ?? 'reports/robustness.json';
   if (!existsSync(path)) throw new Error(`${path} does not exist. Run \`npx vitest specs\` first.`);
   let parsed: unknown;

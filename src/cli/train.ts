@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { initBackend } from '../backend/select.js';
 import { cifar10Dataset, locateCifar10 } from '../data/cifar10.js';
 import type { ImageDataset } from '../data/dataset.js';
@@ -11,7 +10,7 @@ import { REGULARIZER_NAMES, regularizerSpec, type RegularizerName } from '../mod
 import { checkContinueFrom, continueFrom } from '../train/continueFrom.js';
 import { evaluate, train } from '../train/train.js';
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
-import { argError, interruptedMessage, numberFlag, RULES, UsageError } from './args.js';
+import { interruptedMessage, numberFlag, parseFlags, RULES, UsageError } from './args.js';
 import { checkOutFolder, sameAsCard } from './outFolder.js';
 
 export const usage = `usage: robustness train --arch ARCH --out DIR [options]
@@ -79,39 +78,34 @@ export function resolveRecipe(flags: RecipeFlags, card?: ModelCard['training']) 
 }
 
 export async function run(args: string[]): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({
-      args,
-      options: {
-        arch: { type: 'string' },
-        width: { type: 'string' },
-        depth: { type: 'string' },
-        reg: { type: 'string' },
-        factor: { type: 'string' },
-        l1: { type: 'string' },
-        l2: { type: 'string' },
-        'activity-l1': { type: 'string' },
-        'activity-layer': { type: 'string' },
-        epochs: { type: 'string' },
-        batch: { type: 'string' },
-        lr: { type: 'string' },
-        optimizer: { type: 'string' },
-        schedule: { type: 'string' },
-        'no-augment': { type: 'boolean' },
-        'train-count': { type: 'string' },
-        val: { type: 'string' },
-        seed: { type: 'string' },
-        data: { type: 'string' },
-        resume: { type: 'boolean' },
-        from: { type: 'string' },
-        out: { type: 'string' },
-        quiet: { type: 'boolean' },
-      },
-    }).values;
-  } catch (err) {
-    throw argError('train', err);
-  }
+  const v = parseFlags('train', {
+    args,
+    options: {
+      arch: { type: 'string' },
+      width: { type: 'string' },
+      depth: { type: 'string' },
+      reg: { type: 'string' },
+      factor: { type: 'string' },
+      l1: { type: 'string' },
+      l2: { type: 'string' },
+      'activity-l1': { type: 'string' },
+      'activity-layer': { type: 'string' },
+      epochs: { type: 'string' },
+      batch: { type: 'string' },
+      lr: { type: 'string' },
+      optimizer: { type: 'string' },
+      schedule: { type: 'string' },
+      'no-augment': { type: 'boolean' },
+      'train-count': { type: 'string' },
+      val: { type: 'string' },
+      seed: { type: 'string' },
+      data: { type: 'string' },
+      resume: { type: 'boolean' },
+      from: { type: 'string' },
+      out: { type: 'string' },
+      quiet: { type: 'boolean' },
+    },
+  }).values;
   const num = (name: keyof typeof v, rule: Parameters<typeof numberFlag>[3]) => numberFlag('train', name, v[name] as string | undefined, rule);
   if (!v.out) throw new UsageError('--out is required: the folder the model and its checkpoints go to. See `robustness train --help`.');
   if ((v.data ?? 'cifar10') !== 'cifar10') throw new UsageError(`--data ${v.data} is not supported; use cifar10 (CIFAR10_DIR points at your copy).`);
