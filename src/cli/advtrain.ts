@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { initBackend } from '../backend/select.js';
 import { cifar10Dataset, locateCifar10 } from '../data/cifar10.js';
@@ -76,6 +76,11 @@ export async function run(args: string[]): Promise<number> {
   };
   const sourceCard = readCard(v.from);
   if (!sourceCard) throw new Error(`${v.from} holds no card.json: --from must be a model folder written by \`robustness train\`.`);
+  // Adversarial images made from a half-trained model would train its copy on another model's
+  // weaknesses than the finished one's.
+  if (!sourceCard.cleanAccuracy || existsSync(join(v.from, 'optimizer.json'))) {
+    throw new Error(`${v.from} has not finished training (no clean accuracy on its card, or optimizer state still there): finish it with robustness train --resume --out ${v.from}, then train from it.`);
+  }
   const resuming = checkOutFolder('adv-train', v.out, Boolean(v.resume));
   // A resumed run makes the same adversarial images and trains as before: the card's recipe, and
   // a flag that would change the images is refused.

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -119,5 +119,25 @@ describe('robustness train and adv-train: --out and --resume', () => {
     expect((await refusal(['adv-train', ...common, '--epochs', '1'])).message).toMatch(/already holds a training run; add --resume/);
     expect((await refusal(['train', '--epochs', '3', '--resume', '--out', adv, '--quiet'])).message).toMatch(/was made by robustness adv-train; resume it with robustness adv-train --resume/);
     expect(history(adv)).toBe(2);
+  });
+
+  it('a damaged train-state.json stops a resume or a continuation, naming the file; adv-train refuses a model still training', async () => {
+    const copy = join(root, 'damaged');
+    cpSync(model, copy, { recursive: true });
+    for (const [text, message] of [
+      ['{"epochsDone": 2', /train-state\.json is not valid JSON \(.*\)\. Restore it \(it is rewritten with every checkpoint\), or start the run again in a new folder\./],
+      ['{"epochsDone": "2", "seconds": 1, "history": []}', /train-state\.json is damaged: epochsDone is "2", not a whole number/],
+      ['{"epochsDone": 5, "seconds": 1, "history": [{"epoch": 1}]}', /train-state\.json is damaged: it says 5 epochs are done but its history ends at epoch 1/],
+    ] as [string, RegExp][]) {
+      writeFileSync(join(copy, 'train-state.json'), text);
+      expect((await refusal(['train', '--epochs', '3', '--resume', '--out', copy, '--quiet'])).message).toMatch(message);
+      expect((await refusal(['train', '--epochs', '3', '--from', copy, '--out', join(root, 'continued'), '--quiet'])).message).toMatch(message);
+    }
+    expect(existsSync(join(root, 'continued'))).toBe(false);
+    const unfinished = join(root, 'unfinished');
+    cpSync(model, unfinished, { recursive: true });
+    writeFileSync(join(unfinished, 'optimizer.json'), '{}');
+    expect((await refusal(['adv-train', '--from', unfinished, '--out', join(root, 'adv2'), '--quiet'])).message).toMatch(/unfinished has not finished training .*finish it with robustness train --resume --out .*unfinished, then train from it/);
+    expect(existsSync(join(root, 'adv2'))).toBe(false);
   });
 });

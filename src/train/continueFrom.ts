@@ -3,6 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import type { ModelCard } from '../models/card.js';
 import { readCard, replaceDirAtomic } from '../models/io.js';
 import type { EpochRecord } from './train.js';
+import { readTrainState } from './trainState.js';
 
 /** What a model continued from another records on its card: the source's name, epochs and clean accuracy. */
 export type ContinuedFrom = NonNullable<ModelCard['training']['continuedFrom']>;
@@ -45,7 +46,7 @@ export function checkContinueFrom(from: string, out: string, epochs: number): { 
   }
   const statePath = join(from, 'train-state.json');
   if (!existsSync(statePath)) throw new Error(`${from} has no train-state.json, so its epochs cannot be continued (it was not made by robustness train, or by an older version).`);
-  const state = JSON.parse(readFileSync(statePath, 'utf8')) as { epochsDone: number; seconds: number; history: EpochRecord[] };
+  const state = readTrainState(from);
   if (!Number.isInteger(epochs) || epochs <= state.epochsDone) {
     throw new Error(`--epochs ${epochs} is not more than the ${state.epochsDone} epochs ${card.name} has trained; ask for the total you want, e.g. --epochs ${state.epochsDone * 2}.`);
   }

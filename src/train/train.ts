@@ -11,6 +11,7 @@ import { regularizationLoss } from '../models/regularizers.js';
 import { type AugmentOptions, augmentedBatch } from './augment.js';
 import { restoreOptimizer, serializeOptimizer } from './optimizerState.js';
 import { learningRateAt, type ScheduleName } from './schedule.js';
+import { readTrainState } from './trainState.js';
 
 /** One epoch's figures, as written to history.json (the paper's Fig. 3 curves). */
 export interface EpochRecord {
@@ -149,7 +150,7 @@ export async function train(model: tf.LayersModel, data: ImageDataset, options: 
   let seconds = 0;
   let start = 0;
   if (options.resume && options.out && existsSync(join(options.out, 'train-state.json'))) {
-    const state = JSON.parse(readFileSync(join(options.out, 'train-state.json'), 'utf8')) as { epochsDone: number; seconds: number; history: EpochRecord[] };
+    const state = readTrainState(options.out);
     history.push(...state.history);
     seconds = state.seconds;
     start = state.epochsDone;
