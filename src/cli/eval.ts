@@ -27,7 +27,14 @@ export async function run(args: string[]): Promise<number> {
   if (steps !== undefined && !('steps' in (attack.defaults as object))) throw new UsageError(`--steps: ${attack.name} takes no steps; drop it.`);
   await initBackend();
   const model = await loadModel(v.model);
-  const samples = await cifar10.test({ count: n, seed });
+  let samples;
+  try {
+    samples = await cifar10.test({ count: n, seed });
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    model.dispose();
+    throw new UsageError(`--n ${n}: ${err.message.replace(/lower count/, 'lower --n')}`);
+  }
   try {
     const params: Record<string, unknown> = { eps, seed, ...(steps !== undefined ? { steps } : {}), ...('norm' in (attack.defaults as object) ? { norm: 'linf' } : {}) };
     const r = await attack.run(model, samples.images, samples.labels, params);

@@ -140,4 +140,10 @@ describe('robustness train and adv-train: --out and --resume', () => {
     expect((await refusal(['adv-train', '--from', unfinished, '--out', join(root, 'adv2'), '--quiet'])).message).toMatch(/unfinished has not finished training .*finish it with robustness train --resume --out .*unfinished, then train from it/);
     expect(existsSync(join(root, 'adv2'))).toBe(false);
   });
+
+  it('eval --n above the test images there are names the flag', async () => {
+    const err = await refusal(['eval', '--model', model, '--n', '21', '--attack', 'fgsm']);
+    expect(err.message).toMatch(/^--n 21: Asked for 21 images but the chosen classes hold only 20; lower --n/);
+    expect(err.exitCode).toBe(2);
+  });
 });
