@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { buildModel } from '../models/build.js';
 import { findGradCamLayer, gradcam } from './gradcam.js';
+import { featureMapSize } from './layers.js';
 
 /** Bilinear resize with half-pixel centres (TF / OpenCV), written out for one map. */
 function resizeBilinear(a: number[][], H: number, W: number): number[][] {
@@ -122,5 +124,42 @@ describe('gradcam', () => {
     tf.dispose(x);
     mlp.dispose();
     model.dispose();
+  });
+});
+
+describe('gradcam: default layer and 1x1 feature maps', () => {
+  it('skips VGG16\'s last pool (1x1 on 32x32 images) and takes the last feature map larger than 1x1', () => {
+    const model = buildModel({ arch: 'vgg16', width: 1 / 16 });
+    const layer = findGradCamLayer(model);
+    expect(featureMapSize(layer)).toEqual([2, 2]);
+    expect(layer.getClassName()).toBe('ReLU');
+    model.dispose();
+  });
+
+  it('keeps the 8x8 last block of ResNet-20 and MobileNet\'s 2x2 last block', () => {
+    const resnet = buildModel({ arch: 'resnet', depth: 8, width: 1 / 4 });
+    expect(featureMapSize(findGradCamLayer(resnet))).toEqual([8, 8]);
+    resnet.dispose();
+    const mobilenet = buildModel({ arch: 'mobilenet', width: 1 / 16 });
+    expect(featureMapSize(findGradCamLayer(mobilenet))).toEqual([2, 2]);
+    mobilenet.dispose();
+  });
+
+  it('refuses a named layer with 1x1 feature maps, and a model whose maps are all 1x1', async () => {
+    const input = tf.input({ shape: [4, 4, 1] });
+    const conv = tf.layers.conv2d({ filters: 2, kernelSize: 1, name: 'c' }).apply(input) as tf.SymbolicTensor;
+    const pool = tf.layers.maxPooling2d({ poolSize: 4, name: 'pool' }).apply(conv) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 3 }).apply(tf.layers.flatten().apply(pool) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    expect(findGradCamLayer(model).name).toBe('c');
+    const x = tf.randomUniform([2, 4, 4, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    await expect(gradcam(model, x, { layer: 'pool' })).rejects.toThrow(/layer 'pool' outputs 1x1 feature maps, so every map would be the same value at every pixel/);
+    expect(tf.memory().numTensors).toBe(before);
+    const tiny = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [1, 1, 2], filters: 2, kernelSize: 1 }), tf.layers.flatten(), tf.layers.dense({ units: 2 })] });
+    expect(() => findGradCamLayer(tiny)).toThrow(/every convolutional feature map of model .* is 1x1/);
+    tf.dispose(x);
+    model.dispose();
+    tiny.dispose();
   });
 });

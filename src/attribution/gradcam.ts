@@ -3,7 +3,7 @@ import type { Classifier } from '../models/classifier.js';
 import { resolveClassifier } from '../models/classifier.js';
 import { ATTRIBUTION_COMMON_DEFAULTS, type AttributionCommon, checkImages, fillAttributionParams, inChunks, resolveTargets } from './common.js';
 import { normalizeMaps, resizeMaps } from './heatmap.js';
-import { CONV_LAYER_CLASSES, findLayerByName, flattenLayers, outputRank, singleTensor, withLayerHook } from './layers.js';
+import { CONV_LAYER_CLASSES, featureMapSize, findLayerByName, flattenLayers, outputRank, singleTensor, withLayerHook } from './layers.js';
 
 /** Parameters of {@link gradcam}. */
 export interface GradCamParams extends AttributionCommon {
@@ -15,23 +15,34 @@ export interface GradCamParams extends AttributionCommon {
 export const GRADCAM_DEFAULTS: GradCamParams = { ...ATTRIBUTION_COMMON_DEFAULTS, layer: undefined };
 
 /**
- * The layer Grad-CAM uses by default: the output of the last convolutional block, i.e. the last
- * layer with a 4-D (feature map) output in the run of such layers that follows the model's last
- * convolution (so a conv followed by batch norm, a residual add and ReLU gives the ReLU, as
- * `layer4[-1]` in pytorch-grad-cam). Nested models and functional graphs are searched inside.
- * @throws Error naming the fix when the model has no convolution
+ * The layer Grad-CAM uses by default: the output of the last convolutional block whose feature
+ * map is larger than 1x1, i.e. the last layer with a 4-D (feature map) output in a run of such
+ * layers that follows a convolution (so a conv followed by batch norm, a residual add and ReLU
+ * gives the ReLU, as `layer4[-1]` in pytorch-grad-cam). A 1x1 map (VGG16's last pool on 32x32
+ * CIFAR images) is skipped: its Grad-CAM is one number upsampled, the same at every pixel, so it
+ * explains nothing and any stability measure of it is 0. Nested models and functional graphs are
+ * searched inside. On 32x32 inputs VGG16 and MobileNet end at 2x2 (see {@link gradcam}).
+ * @throws Error naming the fix when the model has no convolution, or only 1x1 feature maps
  */
 export function findGradCamLayer(model: tf.LayersModel): tf.layers.Layer {
   const all = flattenLayers(model);
   let lastConv = -1;
+  let chosen = -1;
+  let inConvRun = false;
   all.forEach((l, i) => {
-    if (CONV_LAYER_CLASSES.has(l.layer.getClassName())) lastConv = i;
+    const conv = CONV_LAYER_CLASSES.has(l.layer.getClassName());
+    if (conv) lastConv = i;
+    inConvRun = conv || (inConvRun && outputRank(l.layer) === 4);
+    const size = featureMapSize(l.layer);
+    // An unknown size (a model built for any input size) is checked when the map is computed.
+    if (inConvRun && (size === undefined || size[0] * size[1] > 1)) chosen = i;
   });
   if (lastConv < 0) {
     throw new Error(`Grad-CAM needs a convolutional layer, but model '${model.name}' has none (layers: ${all.map((l) => l.layer.getClassName()).join(', ')}). Use 'saliency', 'integratedGradients' or 'occlusion' for this model, or pass { layer } naming a layer with [N, h, w, c] output.`);
   }
-  let chosen = lastConv;
-  for (let i = lastConv + 1; i < all.length && outputRank(all[i]!.layer) === 4; i++) chosen = i;
+  if (chosen < 0) {
+    throw new Error(`Grad-CAM: every convolutional feature map of model '${model.name}' is 1x1, so every Grad-CAM map would be constant. Use 'occlusion', 'saliency' or 'integratedGradients', or larger input images.`);
+  }
   return all[chosen]!.layer;
 }
 
@@ -80,6 +91,7 @@ export async function gradcam(model: Classifier, x: tf.Tensor4D, params?: Partia
         }, () => clf.logits(chunk));
         const A = feature!;
         if (A.rank !== 4) throw new Error(`Grad-CAM: layer '${layer.name}' outputs shape [${A.shape.join(', ')}]; it needs a 4-D feature map [N, h, w, c]. Name a convolutional layer.`);
+        if (A.shape[1]! * A.shape[2]! === 1) throw new Error(`Grad-CAM: layer '${layer.name}' outputs 1x1 feature maps, so every map would be the same value at every pixel and explain nothing. Name an earlier layer with a larger spatial output (findGradCamLayer picks the last one).`);
         const classes = targets ? tf.tensor1d(targets.subarray(start, start + n), 'int32') : (tf.argMax(logits, 1) as tf.Tensor1D);
         const onehot = tf.oneHot(classes, clf.numClasses);
         const dA = tf.grad((a: tf.Tensor) => withLayerHook(layer, () => a.clone(), () => tf.sum(tf.mul(clf.logits(chunk), onehot)) as tf.Scalar))(A);

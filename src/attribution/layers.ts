@@ -37,6 +37,13 @@ export function outputRank(layer: AnyLayer): number | undefined {
   }
 }
 
+/** The spatial size [h, w] of a layer's feature map, or undefined when it is not a known 4-D shape. */
+export function featureMapSize(layer: tf.layers.Layer): [number, number] | undefined {
+  if (outputRank(layer) !== 4) return undefined;
+  const shape = layer.outputShape as (number | null)[];
+  return typeof shape[1] === 'number' && typeof shape[2] === 'number' ? [shape[1], shape[2]] : undefined;
+}
+
 /**
  * Finds a layer by name anywhere in a model (nested models included); the error lists the
  * model's layer names.

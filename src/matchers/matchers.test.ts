@@ -6,34 +6,15 @@ import '../setup.js';
 import type { Samples } from '../data/samples.js';
 import { bandsDataset } from '../test-support/synthetic.js';
 import { perturbations } from '../arbitraries/perturbation.js';
-
-// Two tiny classifiers on 8x8 two-class images: one ignores its input (nothing can move it), the
-// other reads two pixel columns, so a large enough Linf perturbation flips every image.
-function constant(): tf.LayersModel {
-  const m = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [8, 8, 3] }), tf.layers.dense({ units: 2, kernelInitializer: 'zeros', biasInitializer: tf.initializers.constant({ value: 0 }) })] });
-  m.layers[1]!.setWeights([tf.zeros([192, 2]), tf.tensor1d([1, 0])]);
-  return m;
-}
-function fragile(): tf.LayersModel {
-  const m = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [8, 8, 3] }), tf.layers.dense({ units: 2 })] });
-  const k = tf.buffer([192, 2]);
-  // Brightness of the left and right bands decides the class (weights small enough that the
-  // softmax does not saturate, so the loss gradient is not exactly zero).
-  for (let y = 0; y < 8; y++) for (let c = 0; c < 3; c++) {
-    k.set(1, (y * 8 + 2) * 3 + c, 0);
-    k.set(1, (y * 8 + 6) * 3 + c, 1);
-  }
-  m.layers[1]!.setWeights([k.toTensor(), tf.zeros([2])]);
-  return m;
-}
+import { constantModel, fragileModel } from '../test-support/tinyModels.js';
 
 let samples: Samples;
 let calm: tf.LayersModel;
 let twitchy: tf.LayersModel;
 beforeAll(() => {
   samples = bandsDataset({ count: 20, size: 8, seed: 3 }).toSamples();
-  calm = constant();
-  twitchy = fragile();
+  calm = constantModel();
+  twitchy = fragileModel();
 });
 afterAll(() => {
   samples.dispose();

@@ -30,12 +30,39 @@ export async function checkSamples(value: unknown, matcher: string): Promise<Sam
   }
   if (s.images.rank !== 4) throw new RangeError(`${matcher}: samples.images must be [N, H, W, C]; got shape [${s.images.shape.join(', ')}].`);
   if (s.images.isDisposed) throw new Error(`${matcher}: samples were disposed before the matcher ran; dispose them in afterAll.`);
+  // A check over no images passes vacuously; refuse it (a filter that matched nothing, count: 0).
   if (s.images.shape[0] === 0) throw new RangeError(`${matcher}: samples hold 0 images, and a check on no images proves nothing. Draw some, e.g. cifar10.test({ count: 200, seed: 1 }).`);
   if (s.labels.rank !== 1 || s.labels.shape[0] !== s.images.shape[0]) {
     throw new RangeError(`${matcher}: samples hold ${s.images.shape[0]} images but labels of shape [${s.labels.shape.join(', ')}]; give one int32 label per image (makeSamples checks this).`);
   }
   await assertUnitRange(s.images, `${matcher}: samples.images`);
   return s;
+}
+
+/**
+ * Throws on an option the matcher does not know: a misspelt threshold or setting would otherwise
+ * be ignored and the check run with a default the caller did not mean.
+ */
+export function checkOptions(matcher: string, options: unknown, known: readonly string[]): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError(`${matcher}: options must be an object { ${known.join(', ')} }; got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}.`);
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length) throw new TypeError(`${matcher}: unknown option ${unknown.map((k) => `'${k}'`).join(', ')}. Its options are: ${known.join(', ')}.`);
+}
+
+/** Throws unless `value` is undefined or a whole number >= 0 (counts such as saveWorst). */
+export function checkCount(matcher: string, key: string, value: unknown): void {
+  if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= 0)) throw new RangeError(`${matcher}: ${key} must be a whole number >= 0; got ${String(value)}.`);
+}
+
+/**
+ * Refuses a check whose measurement means nothing (no sample counted, a value that is not a
+ * number, maps with nothing to compare): records it as failed whatever `.not` says, then throws,
+ * so neither `expect` nor `expect.not` can pass it.
+ */
+export function refuse(ctx: MatcherThis, model: unknown, r: Omit<RobustnessRecord, 'spec' | 'test' | 'model' | 'card' | 'backend' | 'time' | 'pass' | 'value'>, why: string): never {
+  record(ctx, model, { ...r, value: Number.NaN, pass: false }, true);
+  throw new Error(why);
 }
 
 /** Throws when a label is outside the model's classes (labels from another dataset). */
@@ -80,9 +107,9 @@ export { join };
 
 /**
  * Records a matcher call for the report and the release gate. `pass` is the assertion's verdict
- * (after `.not`).
+ * (after `.not`), unless `final` says it is already the verdict (a refused check fails both ways).
  */
-export function record(ctx: MatcherThis, model: unknown, r: Omit<RobustnessRecord, 'spec' | 'test' | 'model' | 'card' | 'backend' | 'time'>): void {
+export function record(ctx: MatcherThis, model: unknown, r: Omit<RobustnessRecord, 'spec' | 'test' | 'model' | 'card' | 'backend' | 'time'>, final = false): void {
   const card = model instanceof tf.LayersModel ? cardOf(model) : undefined;
   recordResult({
     spec: ctx.testPath ? relative(process.cwd(), ctx.testPath) : 'unknown',
@@ -92,7 +119,7 @@ export function record(ctx: MatcherThis, model: unknown, r: Omit<RobustnessRecor
     backend: tf.getBackend(),
     time: new Date().toISOString(),
     ...r,
-    pass: ctx.isNot ? !r.pass : r.pass,
+    pass: ctx.isNot && !final ? !r.pass : r.pass,
   });
 }
 

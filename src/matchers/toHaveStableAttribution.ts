@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { gradcam } from '../attribution/gradcam.js';
+import { findGradCamLayer, gradcam } from '../attribution/gradcam.js';
+import type { AttributionCommon } from '../attribution/common.js';
+import { featureMapSize, findLayerByName } from '../attribution/layers.js';
 import { occlusion } from '../attribution/occlusion.js';
 import { gaussianBlur } from '../data/blur.js';
-import type { Classifier } from '../models/classifier.js';
+import { type Classifier, predictClasses } from '../models/classifier.js';
 import { bootstrapCI } from '../metrics/bootstrap.js';
 import { ssd } from '../metrics/ssd.js';
-import { checkLabels, checkSamples, fmt, type MatcherOutcome, type MatcherThis, record, savePanels } from './shared.js';
+import { checkCount, checkLabels, checkOptions, checkSamples, fmt, type MatcherOutcome, type MatcherThis, record, refuse, savePanels } from './shared.js';
 
 /** Grad-CAM: the blur sigma applied to the images. Occlusion: the patch-size change. */
 export type AttributionChange = number | { from: number; to: number; stride?: number };
@@ -19,41 +21,100 @@ export interface StableAttributionOptions {
   saveWorst?: number;
 }
 
+/** Grad-CAM's layer and the size of its feature map, for the message and the record. */
+function gradcamLayer(model: Classifier, params: Record<string, unknown>): { layer: string; size: string; coarse: boolean } | undefined {
+  if (!(model instanceof tf.LayersModel)) return undefined;
+  const layer = typeof params.layer === 'string' ? findLayerByName(model, params.layer) : findGradCamLayer(model);
+  const hw = featureMapSize(layer);
+  return { layer: layer.name, size: hw ? `${hw[0]}x${hw[1]}` : 'unknown size', coarse: hw !== undefined && hw[0] * hw[1] <= 4 };
+}
+
 async function maps(method: string, model: Classifier, images: tf.Tensor4D, change: AttributionChange, params: Record<string, unknown>): Promise<[tf.Tensor3D, tf.Tensor3D, string]> {
   if (method === 'gradcam') {
-    if (typeof change !== 'number' || !(change >= 0)) throw new RangeError(`toHaveStableAttribution: for 'gradcam' the change is a blur sigma >= 0 (the paper uses 0.5); got ${JSON.stringify(change)}.`);
-    const a = await gradcam(model, images, params);
+    if (typeof change !== 'number' || !(change >= 0) || !Number.isFinite(change)) throw new RangeError(`toHaveStableAttribution: for 'gradcam' the change is a finite blur sigma >= 0 (the paper uses 0.5); got ${JSON.stringify(change)}.`);
+    const where = gradcamLayer(model, params);
+    // Both maps explain the same class: the one predicted on the clean image (or the caller's
+    // target), so a blur that flips the prediction does not swap the question being asked.
+    const target = (params.target as AttributionCommon['target']) ?? (await predictClasses(model, images));
+    const a = await gradcam(model, images, { ...params, target });
     const blurred = gaussianBlur(images, change);
     try {
-      // The same target class for both maps: the prediction on the original image.
-      return [a, await gradcam(model, blurred, params), `Grad-CAM of the image vs of its Gaussian blur (sigma ${change})`];
+      const layer = where ? `, layer '${where.layer}' (${where.size}${where.coarse ? ': coarse, each map blends at most 4 values; name an earlier layer in params.layer for finer maps' : ''})` : '';
+      return [a, await gradcam(model, blurred, { ...params, target }), `Grad-CAM of the image vs of its Gaussian blur (sigma ${change}${layer})`];
+    } catch (err) {
+      a.dispose();
+      throw err;
     } finally {
       blurred.dispose();
     }
   }
   if (method === 'occlusion') {
-    if (typeof change !== 'object' || !(change.from > 0 && change.to > 0)) {
+    if (typeof change !== 'object' || change === null || !(change.from > 0 && change.to > 0)) {
       throw new RangeError(`toHaveStableAttribution: for 'occlusion' the change is { from, to, stride? } patch sizes (the paper: { from: 4, to: 2, stride: 2 }); got ${JSON.stringify(change)}.`);
     }
     const stride = change.stride ?? 2;
-    const a = await occlusion(model, images, { ...params, patch: change.from, stride });
-    return [a, await occlusion(model, images, { ...params, patch: change.to, stride }), `sliding-patch maps with patch ${change.from} vs ${change.to} (stride ${stride})`];
+    const target = (params.target as AttributionCommon['target']) ?? (await predictClasses(model, images));
+    const a = await occlusion(model, images, { ...params, target, patch: change.from, stride });
+    try {
+      return [a, await occlusion(model, images, { ...params, target, patch: change.to, stride }), `sliding-patch maps with patch ${change.from} vs ${change.to} (stride ${stride})`];
+    } catch (err) {
+      a.dispose();
+      throw err;
+    }
   }
   throw new Error(`toHaveStableAttribution: unknown method '${method}'. Use 'gradcam' (change: blur sigma) or 'occlusion' (change: { from, to, stride }).`);
 }
 
 /**
+ * Samples whose map, before or after the change, is the same value at every pixel (all zero
+ * included): such a map attributes nothing, and its SSD to another constant map is 0, so averaging
+ * it in would make any model look stable. Also flags maps that are not numbers.
+ */
+async function degenerateMaps(a: tf.Tensor3D, b: tf.Tensor3D): Promise<{ constant: number[]; nonFinite: number[] }> {
+  const [range, finite] = tf.tidy(() => {
+    const both = tf.stack([a, b], 1) as tf.Tensor4D;
+    return [tf.min(tf.sub(tf.max(both, [2, 3]), tf.min(both, [2, 3])), 1), tf.all(tf.isFinite(both), [1, 2, 3])];
+  });
+  try {
+    const r = (await range!.data()) as Float32Array;
+    const f = (await finite!.data()) as Uint8Array;
+    const constant: number[] = [];
+    const nonFinite: number[] = [];
+    r.forEach((v, i) => {
+      if (!f[i]) nonFinite.push(i);
+      else if (v === 0) constant.push(i);
+    });
+    return { constant, nonFinite };
+  } finally {
+    tf.dispose([range!, finite!]);
+  }
+}
+
+/**
  * `await expect(samples).toHaveStableAttribution(model, 'gradcam', 0.5, { maxSSD: 20 })`: computes
  * each sample's attribution map before and after the change and the sum of squared differences
- * between them (the paper's Delta); passes when the mean is at most maxSSD.
+ * between them (the paper's Delta); passes when the mean is at most maxSSD. Both maps of a sample
+ * explain the class predicted on the clean image (or `params.target`). A map that is constant
+ * (all zero included) or not a number is refused with the samples named, never averaged in.
  */
 export async function toHaveStableAttribution(this: MatcherThis, received: unknown, model: Classifier, method: 'gradcam' | 'occlusion', change: AttributionChange, options: StableAttributionOptions): Promise<MatcherOutcome> {
   const name = 'toHaveStableAttribution';
   const samples = await checkSamples(received, name);
-  if (!options || !(typeof options.maxSSD === 'number' && options.maxSSD >= 0)) throw new RangeError(`${name}: give { maxSSD } >= 0, the largest acceptable mean SSD.`);
+  checkOptions(name, options, ['maxSSD', 'params', 'saveWorst']);
+  if (!options || !(typeof options.maxSSD === 'number' && options.maxSSD >= 0 && Number.isFinite(options.maxSSD))) throw new RangeError(`${name}: give { maxSSD }, a finite number >= 0: the largest acceptable mean SSD; got ${JSON.stringify(options?.maxSSD)}.`);
+  checkCount(name, 'saveWorst', options.saveWorst);
+  if (options.params !== undefined && (typeof options.params !== 'object' || options.params === null)) throw new TypeError(`${name}: params must be an object of the attribution method's parameters; got ${String(options.params)}.`);
   await checkLabels(model, samples, name);
   const [a, b, what] = await maps(method, model, samples.images, change, options.params ?? {});
   try {
+    const bad = await degenerateMaps(a, b);
+    const refused = (which: number[], why: string) =>
+      refuse(this, model, { matcher: name, method, params: { change, ...options.params }, metric: 'ssd', threshold: { op: '<=', value: options.maxSSD }, n: samples.size - which.length, artefacts: [] },
+        `${name}: ${why} (${which.length} of ${samples.size}: ${which.slice(0, 5).map((i) => samples.ids[i] ?? i).join(', ')}${which.length > 5 ? ', ...' : ''}), in ${what}.`);
+    if (bad.nonFinite.length) refused(bad.nonFinite, 'some attribution maps hold NaN or Infinity, so their SSD measures nothing; the model outputs are not finite');
+    if (bad.constant.length) {
+      refused(bad.constant, `some attribution maps are the same value at every pixel (all zero, or a 1x1 feature map upsampled), so they attribute nothing and their SSD would count as perfectly stable. ${method === 'gradcam' ? 'Name a layer with a larger feature map in params.layer, use another target class, or' : 'Use another patch size or target class, or'} leave those samples out`);
+    }
     const values = await ssd(a, b);
     const ci = bootstrapCI(values, { seed: 0 });
     const mean = ci.estimate;

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { getAttack } from '../attacks/registry.js';
-import type { Attack } from '../attacks/types.js';
-import type { Classifier } from '../models/classifier.js';
+import type { Attack, AttackResult } from '../attacks/types.js';
+import { type Classifier, predictClasses } from '../models/classifier.js';
 import { wilsonInterval } from '../metrics/bootstrap.js';
-import { checkLabels, checkSamples, fmt, type MatcherOutcome, type MatcherThis, paramsText, record, savePanels } from './shared.js';
+import { attackFrom, checkAttackOutput } from './attackOutput.js';
+import { checkCount, checkLabels, checkOptions, checkSamples, fmt, refuse, type MatcherOutcome, type MatcherThis, paramsText, record, savePanels } from './shared.js';
 
 export interface ResistAttackOptions {
   /** Pass when robust accuracy (correct after the attack) is at least this. */
@@ -26,32 +26,49 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
   const name = 'toResistAttack';
   const samples = await checkSamples(received, name);
   if (!(typeof eps === 'number' && eps > 0 && eps <= 1)) throw new RangeError(`${name}: eps must be in (0, 1] (pixels are in [0, 1]; 8/255 is about 0.031); got ${eps}.`);
+  checkOptions(name, options, ['minAccuracy', 'maxSuccessRate', 'params', 'saveWorst']);
   const { minAccuracy, maxSuccessRate } = options;
   if ((minAccuracy === undefined) === (maxSuccessRate === undefined)) throw new Error(`${name}: give exactly one threshold, { minAccuracy } or { maxSuccessRate }.`);
   const threshold = (minAccuracy ?? maxSuccessRate)!;
-  if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`${name}: the threshold must be in [0, 1]; got ${threshold}.`);
-  const a = getAttack(attack);
+  if (!(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) throw new RangeError(`${name}: the threshold must be a number in [0, 1]; got ${JSON.stringify(threshold)}.`);
+  checkCount(name, 'saveWorst', options.saveWorst);
+  if (options.params !== undefined && (typeof options.params !== 'object' || options.params === null)) throw new TypeError(`${name}: params must be an object of the attack's parameters; got ${String(options.params)}.`);
+  const a = attackFrom(name, attack);
   await checkLabels(model, samples, name);
 
   // eps is an Linf budget for every attack, unless the caller names another norm.
-  const norm = 'norm' in (a.defaults as object) ? { norm: 'linf' } : {};
+  const norm = a.defaults && typeof a.defaults === 'object' && 'norm' in a.defaults ? { norm: 'linf' } : {};
+  const budgetNorm = options.params?.norm === 'l2' ? 'l2' : 'linf';
   const result = await a.run(model, samples.images, samples.labels, { ...norm, ...options.params, eps });
   try {
+    // Nothing the attack reports is taken on trust: budget, range and predictions are measured here.
+    const { l2 } = await checkAttackOutput(name, a.name, result, samples.images, eps, budgetNorm);
+    const predsBefore = await predictClasses(model, samples.images);
+    const predsAfter = await predictClasses(model, result.adversarial);
+    const targets = targetsOf(result.target ?? options.params?.target, predsBefore.length);
+    const success = Array.from(predsAfter, (p, i) => (targets ? p === targets[i] : p !== predsBefore[i]));
     const labels = (await samples.labels.data()) as Int32Array;
     const n = labels.length;
-    const correctAfter = labels.reduce((s, l, i) => s + (result.predsAfter[i] === l ? 1 : 0), 0);
-    const correctBefore = labels.reduce((s, l, i) => s + (result.predsBefore[i] === l ? 1 : 0), 0);
-    const flipped = labels.reduce((s, l, i) => s + (result.predsBefore[i] === l && result.success[i] ? 1 : 0), 0);
-    const metric = minAccuracy !== undefined ? 'robust accuracy' : 'attack success rate';
+    const correctAfter = labels.reduce((s, l, i) => s + (predsAfter[i] === l ? 1 : 0), 0);
+    const correctBefore = labels.reduce((s, l, i) => s + (predsBefore[i] === l ? 1 : 0), 0);
+    const flipped = labels.reduce((s, l, i) => s + (predsBefore[i] === l && success[i] ? 1 : 0), 0);
+    const params = (result.params ?? { ...options.params, eps }) as Record<string, unknown>;
     const [hits, total] = minAccuracy !== undefined ? [correctAfter, n] : [flipped, correctBefore];
-    const interval = wilsonInterval(hits, Math.max(total, 1));
-    const value = total ? hits / total : 0;
+    const cmp = minAccuracy !== undefined ? '>=' : '<=';
+    if (total === 0) {
+      // A success rate among no correctly classified samples is 0/0: it would pass any threshold.
+      refuse(this, model, { matcher: name, method: a.name, params, metric: 'successRate', threshold: { op: cmp, value: threshold }, n: 0, artefacts: [] },
+        `${name}: the model classifies none of the ${n} samples correctly, so an attack success rate among correctly classified samples measures nothing (0 of 0). Check the model and labels, or use { minAccuracy }.`);
+    }
+    const interval = wilsonInterval(hits, total);
+    const value = hits / total;
     const pass = minAccuracy !== undefined ? value >= threshold : value <= threshold;
+    const metric = minAccuracy !== undefined ? 'robust accuracy' : 'attack success rate';
 
     // The least-perturbed successes are the model's most fragile points.
     const worst = Array.from({ length: n }, (_, i) => i)
-      .filter((i) => result.predsBefore[i] === labels[i] && result.success[i])
-      .sort((i, j) => result.l2[i]! - result.l2[j]!)
+      .filter((i) => predsBefore[i] === labels[i] && success[i])
+      .sort((i, j) => l2[i]! - l2[j]!)
       .slice(0, options.saveWorst ?? 3);
     let saved = '';
     let artefacts: string[] = [];
@@ -65,12 +82,11 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
       const shown = out.shown;
       saved = `; ${worst.length} least-perturbed successes saved in ${shown}/ (original | adversarial | perturbation x10)`;
     }
-    const cmp = minAccuracy !== undefined ? '>=' : '<=';
     record(this, model, {
       matcher: name,
       data: samples.source,
       method: a.name,
-      params: result.params as Record<string, unknown>,
+      params,
       metric: minAccuracy !== undefined ? 'robustAccuracy' : 'successRate',
       value,
       interval: { lower: interval.lower, upper: interval.upper, level: 0.95 },
@@ -80,7 +96,7 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
       artefacts,
     });
     const describe = () =>
-      `${metric} under ${a.name} (${paramsText(result.params as Record<string, unknown>)}) was ${fmt(value)} [95% CI ${fmt(interval.lower)}, ${fmt(interval.upper)}] on n=${total}` +
+      `${metric} under ${a.name} (${paramsText(params)}) was ${fmt(value)} [95% CI ${fmt(interval.lower)}, ${fmt(interval.upper)}] on n=${total}` +
       `${minAccuracy === undefined ? ` correctly classified of ${n}` : ''}; threshold ${cmp} ${threshold}; clean accuracy ${fmt(correctBefore / n)}${saved}`;
     return {
       pass,
@@ -89,6 +105,15 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
       expected: threshold,
     };
   } finally {
-    result.adversarial.dispose();
+    // Never the caller's images, even when an attack hands them back as its result.
+    const adv = (result as AttackResult<any> | undefined)?.adversarial;
+    if (adv instanceof tf.Tensor && adv !== samples.images && !adv.isDisposed) adv.dispose();
   }
+}
+
+/** Per-sample target classes of a targeted attack, from its result or the parameters given. */
+function targetsOf(target: unknown, n: number): Int32Array | undefined {
+  if (target === undefined || target === null) return undefined;
+  if (typeof target === 'number') return new Int32Array(n).fill(target);
+  return Int32Array.from(target as ArrayLike<number>);
 }

@@ -1,0 +1,96 @@
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import '../setup.js';
+import type { Attack, AttackResult } from '../attacks/types.js';
+import type { Samples } from '../data/samples.js';
+import { predictClasses } from '../models/classifier.js';
+import { bandsDataset } from '../test-support/synthetic.js';
+import { constantModel, fragileModel } from '../test-support/tinyModels.js';
+
+let samples: Samples;
+let calm: tf.LayersModel;
+let twitchy: tf.LayersModel;
+beforeAll(() => {
+  samples = bandsDataset({ count: 12, size: 8, seed: 5 }).toSamples();
+  calm = constantModel();
+  twitchy = fragileModel();
+});
+afterAll(() => {
+  samples.dispose();
+  calm.dispose();
+  twitchy.dispose();
+  rmSync(resolve('reports/worst'), { recursive: true, force: true });
+});
+
+/** A hand-written attack (no defineAttack, so no projection) whose result is whatever `make` says. */
+function handWritten(make: (x: tf.Tensor4D) => Partial<AttackResult> | undefined): Attack<any> {
+  return {
+    name: 'mine',
+    defaults: {} as never,
+    async run(_model, x) {
+      const n = x.shape[0];
+      const r = make(x);
+      return r === undefined ? (undefined as never) : ({ name: 'mine', predsBefore: new Int32Array(n), predsAfter: new Int32Array(n), success: Array(n).fill(false), linf: new Float32Array(n), l2: new Float32Array(n), queries: { forward: 0, gradient: 0 }, params: { eps: 0 }, ...r } as AttackResult);
+    },
+  };
+}
+
+describe('toResistAttack checks the output of every attack, whoever wrote it', () => {
+  it('fails a custom attack whose adversarials lie outside eps', async () => {
+    const before = tf.memory().numTensors;
+    // Claims nothing changed, but moves every pixel by 0.3 at eps 0.05.
+    const cheat = handWritten((x) => ({ adversarial: tf.tidy(() => x.add(tf.where(x.greater(0.5), tf.scalar(-0.3), tf.scalar(0.3))) as tf.Tensor4D) }));
+    await expect(expect(samples).toResistAttack(twitchy, cheat, 0.05, { minAccuracy: 0 })).rejects.toThrow(
+      /toResistAttack: attack 'mine' exceeded its budget: image 0 is 0\.3\d* away from its original in the Linf norm, above eps = 0\.05/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('checks an L2 budget when the caller names the L2 norm', async () => {
+    const big = handWritten((x) => ({ adversarial: tf.tidy(() => x.mul(0.9) as tf.Tensor4D) }));
+    await expect(expect(samples).toResistAttack(twitchy, big, 0.01, { minAccuracy: 0, params: { norm: 'l2' } })).rejects.toThrow(/exceeded its budget: image 0 is [\d.]+ away from its original in the L2 norm, above eps = 0\.01/);
+  });
+
+  it('fails adversarials outside [0, 1], with NaN, or of the wrong shape', async () => {
+    const out = handWritten((x) => ({ adversarial: tf.tidy(() => x.sub(0.001) as tf.Tensor4D) }));
+    await expect(expect(samples).toResistAttack(twitchy, out, 0.05, { minAccuracy: 0 })).rejects.toThrow(/attack 'mine' returned pixels outside \[0, 1\] \(from -0\.00\d+/);
+    const nan = handWritten((x) => ({ adversarial: tf.fill(x.shape, Number.NaN) as tf.Tensor4D }));
+    await expect(expect(samples).toResistAttack(twitchy, nan, 0.05, { minAccuracy: 0 })).rejects.toThrow(/containing NaN or Infinity/);
+    const half = handWritten((x) => ({ adversarial: x.slice([0, 0, 0, 0], [2, -1, -1, -1]) }));
+    await expect(expect(samples).toResistAttack(twitchy, half, 0.05, { minAccuracy: 0 })).rejects.toThrow(/returned adversarial images of shape \[2, 8, 8, 3\] for images of shape \[12, 8, 8, 3\]/);
+    const none = handWritten(() => ({ adversarial: undefined }));
+    await expect(expect(samples).toResistAttack(twitchy, none, 0.05, { minAccuracy: 0 })).rejects.toThrow(/returned no adversarial tensor/);
+    const nothing = handWritten(() => undefined);
+    await expect(expect(samples).toResistAttack(twitchy, nothing, 0.05, { minAccuracy: 0 })).rejects.toThrow(/attack 'mine' returned undefined; run must resolve to an AttackResult/);
+  });
+
+  it('measures predictions itself: an attack that misreports them cannot raise robust accuracy', async () => {
+    // Within budget and flipping every image of the fragile model, but claiming all stayed put.
+    const liar = handWritten((x) => ({ adversarial: tf.tidy(() => x.add(tf.where(x.greater(0.5), tf.scalar(-0.5), tf.scalar(0.5))).clipByValue(0, 1) as tf.Tensor4D) }));
+    const adv = (await liar.run(twitchy, samples.images, samples.labels)).adversarial;
+    const after = await predictClasses(twitchy, adv);
+    adv.dispose();
+    const labels = await samples.labels.data();
+    const robust = after.filter((p, i) => p === labels[i]).length / 12;
+    expect(robust).toBeLessThan(0.5);
+    await expect(expect(samples).toResistAttack(twitchy, liar, 0.5, { minAccuracy: 0.5 })).rejects.toThrow(`robust accuracy under mine (eps 0) was ${robust.toFixed(3)}`);
+  });
+
+  it('does not dispose the caller\'s images when an attack hands them back', async () => {
+    const idle = handWritten((x) => ({ adversarial: x }));
+    await expect(samples).toResistAttack(calm, idle, 0.05, { minAccuracy: 0.5 });
+    expect(samples.images.isDisposed).toBe(false);
+  });
+
+  it('gives a clear error for an attack of the wrong shape', async () => {
+    const m = (attack: unknown) => expect(expect(samples).toResistAttack(calm, attack as never, 0.05, { minAccuracy: 0 })).rejects;
+    await m(async () => samples.images).toThrow(/the attack is a bare function; give an attack object \{ name, defaults, run \}/);
+    await m({ name: 'x' }).toThrow(/the attack object needs a "run" function .*; it has keys name/);
+    await m({ run: async () => undefined }).toThrow(/needs a non-empty string "name"/);
+    await m({ name: 'x', defaults: 3, run: async () => undefined }).toThrow(/a "defaults" object/);
+    await m(null).toThrow(/the attack must be a name .* got null/);
+    await m(42).toThrow(/got number/);
+  });
+});
