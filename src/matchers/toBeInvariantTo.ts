@@ -4,7 +4,7 @@ import type { Perturbation } from '../arbitraries/perturbation.js';
 import { imageToPng } from '../attribution/heatmap.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { type Classifier, predictClasses } from '../models/classifier.js';
-import { artefactDir, checkSamples, join, type MatcherOutcome, type MatcherThis, record, rel } from './shared.js';
+import { artefactDir, checkOptions, checkSamples, join, type MatcherOutcome, type MatcherThis, record, refuse, rel } from './shared.js';
 
 export interface InvariantOptions {
   /** Generated cases (sample, perturbation). @defaultValue 100 */
@@ -25,6 +25,11 @@ export async function toBeInvariantTo(this: MatcherThis, received: unknown, mode
   const name = 'toBeInvariantTo';
   const samples = await checkSamples(received, name);
   if (!(perturbation instanceof fc.Arbitrary)) throw new TypeError(`${name}: the perturbation must be a fast-check arbitrary, e.g. perturbations.blur(0.5); got ${typeof perturbation}.`);
+  checkOptions(name, options, ['numRuns', 'seed', 'path']);
+  // Zero runs would check nothing and report invariance 1.
+  if (options.numRuns !== undefined && !(Number.isInteger(options.numRuns) && options.numRuns >= 1)) throw new RangeError(`${name}: numRuns must be a whole number >= 1 (cases to try; 100 by default); got ${String(options.numRuns)}.`);
+  if (options.seed !== undefined && !Number.isInteger(options.seed)) throw new TypeError(`${name}: seed must be an integer; got ${String(options.seed)}.`);
+  if (options.path !== undefined && (typeof options.path !== 'string' || !/^\d+(:\d+)*$/.test(options.path))) throw new TypeError(`${name}: path must be a replay path such as '3:0:1', as printed by a failure; got ${JSON.stringify(options.path)}.`);
   const before = await predictClasses(model, samples.images);
   const n = samples.size;
   const predictOne = async (i: number, p: Perturbation): Promise<number> => {
@@ -41,6 +46,10 @@ export async function toBeInvariantTo(this: MatcherThis, received: unknown, mode
   const cls = (k: number) => samples.classNames[k] ?? String(k);
   // An exception inside the property (a bad model, a shape error) is an error, not a verdict.
   if (result.failed && result.errorInstance instanceof Error && !/returning false/.test(result.errorInstance.message)) throw result.errorInstance;
+  if (!result.failed && result.numRuns < 1) {
+    refuse(this, model, { matcher: name, method: perturbation.toString(), params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', threshold: { op: '>=', value: 1 }, n: 0, artefacts: [] },
+      `${name}: no case was run (${result.numSkips} skipped), so nothing was checked. Check the perturbation's filters and numRuns.`);
+  }
   if (!result.failed || !result.counterexample) {
     record(this, model, { matcher: name, data: samples.source, method: perturbation.toString(), params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', value: 1, threshold: { op: '>=', value: 1 }, n: result.numRuns, pass: true, artefacts: [] });
     return {

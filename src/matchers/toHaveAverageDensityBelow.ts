@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { averageDensity } from '../metrics/averageDensity.js';
 import { bootstrapCI } from '../metrics/bootstrap.js';
-import { checkSamples, fmt, type MatcherOutcome, type MatcherThis, record } from './shared.js';
+import { checkOptions, checkSamples, fmt, type MatcherOutcome, type MatcherThis, record } from './shared.js';
 
 /**
  * `await expect(model).toHaveAverageDensityBelow(samples, 0.3, { layer: 'hidden' })`: the fraction
@@ -12,7 +12,8 @@ export async function toHaveAverageDensityBelow(this: MatcherThis, received: unk
   const name = 'toHaveAverageDensityBelow';
   if (!(received instanceof tf.LayersModel)) throw new TypeError(`${name}: expect() must receive a tf.LayersModel (density is read from one of its layers).`);
   const s = await checkSamples(samples, name);
-  if (!(maxDensity > 0 && maxDensity <= 1)) throw new RangeError(`${name}: maxDensity must be in (0, 1]; got ${maxDensity}.`);
+  if (!(typeof maxDensity === 'number' && maxDensity > 0 && maxDensity <= 1)) throw new RangeError(`${name}: maxDensity must be a number in (0, 1]; got ${JSON.stringify(maxDensity)}.`);
+  checkOptions(name, options, ['layer']);
   const r = await averageDensity(received, s, options);
   const ci = bootstrapCI(r.perSample, { seed: 0 });
   record(this, received, {

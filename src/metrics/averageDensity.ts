@@ -48,6 +48,7 @@ export async function averageDensity(model: tf.LayersModel, images: tf.Tensor4D 
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`averageDensity: batchSize must be a positive integer; got ${batchSize}.`);
   const layer = options.layer !== undefined ? findLayerByName(model, options.layer) : defaultLayer(model);
   const n = x.shape[0];
+  if (n === 0) throw new RangeError('averageDensity: no images, so there is no density to measure; give at least one.');
   const perSample = new Float32Array(n);
   let units = 0;
   for (let s = 0; s < n; s += batchSize) {
@@ -65,7 +66,10 @@ export async function averageDensity(model: tf.LayersModel, images: tf.Tensor4D 
         }, () => model.apply(chunk, { training: false }));
         const flat = act!.reshape([size, -1]);
         units = flat.shape[1]!;
-        return tf.mean(tf.cast(tf.greater(flat, 0), 'float32'), 1);
+        // A NaN activation is not > 0, so it would count as silent and lower the density; the
+        // per-sample fraction is made NaN instead, and refused below.
+        const finite = tf.all(tf.isFinite(flat), 1);
+        return tf.where(finite, tf.mean(tf.cast(tf.greater(flat, 0), 'float32'), 1), tf.fill([size], Number.NaN));
       });
     } finally {
       act?.dispose();
@@ -73,6 +77,8 @@ export async function averageDensity(model: tf.LayersModel, images: tf.Tensor4D 
     perSample.set(await frac.data(), s);
     frac.dispose();
   }
+  const broken = perSample.findIndex((v) => Number.isNaN(v));
+  if (broken >= 0) throw new Error(`averageDensity: layer '${layer.name}' gave NaN or Infinity activations (first for image ${broken}); the model's weights or inputs are not finite, so its density means nothing.`);
   const density = perSample.reduce((a, b) => a + b, 0) / n;
   return { density, perSample, layer: layer.name, units };
 }
