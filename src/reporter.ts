@@ -8,6 +8,14 @@ import { checkGate, parseThresholds } from './report/gate.js';
 import { claimsWrittenSince, readClaims, writePaperReport } from './report/paper.js';
 import { clearResults, isEmbeddedSample, readResults, type RobustnessRecord } from './report/record.js';
 import { writeHtmlReport, writeReport } from './report/write.js';
+import { obsoleteSnapshots, type SpecRun } from './snapshots/obsolete.js';
+import { relative } from 'node:path';
+
+/** The parts of Vitest's TestModule (reporter API) used to tell which spec files ran completely. */
+interface ModuleLike {
+  moduleId: string;
+  children: { allTests(): Iterable<{ result(): { state: string } }> };
+}
 
 export interface RobustnessReporterOptions {
   /** Leave out records of spec files whose path (relative to the root) matches this regex. */
@@ -41,8 +49,9 @@ export default class RobustnessReporter {
     clearResults(this.root);
   }
 
-  onTestRunEnd(): void {
+  onTestRunEnd(testModules: readonly ModuleLike[] = []): void {
     const records = readResults(this.root).filter((r) => !this.ignore?.test(r.spec));
+    this.reportObsoleteSnapshots(testModules, records);
     let claims = 0;
     const fresh = claimsWrittenSince(this.started, this.root);
     try {
@@ -85,5 +94,17 @@ export default class RobustnessReporter {
       console.error(`\n[vitest-robustness] release gate not checked: ${(err as Error).message}`);
     }
     process.exitCode = 1;
+  }
+
+  /** Heatmap snapshots no test checked, said once per run the way Vitest reports obsolete snapshots. */
+  private reportObsoleteSnapshots(testModules: readonly ModuleLike[], records: readonly { matcher: string; params: Record<string, unknown> }[]): void {
+    const runs: SpecRun[] = testModules
+      .map((m) => ({ spec: relative(this.root, m.moduleId), complete: [...m.children.allTests()].every((t) => t.result().state === 'passed') }))
+      .filter((r) => !this.ignore?.test(r.spec));
+    const checked = records.filter((r) => r.matcher === 'toMatchHeatmapSnapshot' && typeof r.params.snapshot === 'string').map((r) => r.params.snapshot as string);
+    const obsolete = obsoleteSnapshots(runs, checked, this.root);
+    if (obsolete.length) {
+      console.log(`\n[vitest-robustness] ${obsolete.length} obsolete heatmap snapshot(s), checked by no test of their spec file: ${obsolete.join(', ')}. Delete them if the tests that wrote them are gone or renamed.`);
+    }
   }
 }

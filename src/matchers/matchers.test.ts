@@ -40,9 +40,9 @@ describe('toResistAttack', () => {
     await expect(expect(samples).toResistAttack(twitchy, 'pgd', 0.5, { maxSuccessRate: 0.1, params: { steps: 5 } })).rejects.toThrow(
       /attack success rate under pgd .* was 0\.9\d+ .* correctly classified of 20; threshold <= 0\.1.*saved in reports\/worst\//,
     );
-    const dir = readdirSync(resolve('reports/worst'));
-    expect(dir.length).toBeGreaterThan(0);
-    expect(readdirSync(resolve('reports/worst', dir[0]!)).every((f) => f.endsWith('.png'))).toBe(true);
+    const files = readdirSync(resolve('reports/worst'), { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.every((f) => f.name.endsWith('.png'))).toBe(true);
   });
 
   it('rejects bad input with errors that name the fix', async () => {

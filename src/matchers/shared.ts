@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { assertUnitRange, type Samples } from '../data/samples.js';
 import type { Classifier } from '../models/classifier.js';
@@ -7,12 +7,15 @@ import { cardOf } from '../models/io.js';
 import { writeImagePng } from '../attribution/heatmap.js';
 import { recordResult, type RobustnessRecord } from '../report/record.js';
 import { reportDir } from '../report/reportDir.js';
+import { fileSafe, nextCall } from './callCounter.js';
 
 /** The `this` Vitest gives a matcher (the parts used here). */
 export interface MatcherThis {
   isNot: boolean;
   currentTestName?: string;
   testPath?: string;
+  /** The running test (Vitest's matcher context), for numbering calls per attempt. */
+  task?: unknown;
 }
 
 export interface MatcherOutcome {
@@ -80,14 +83,23 @@ export async function checkLabels(model: Classifier, samples: Samples, matcher: 
   }
 }
 
-/** A short, file-safe name for the current test. */
-export function slug(text: string | undefined): string {
-  return (text ?? 'test').replace(/[^a-zA-Z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'test';
+/** The model's name as records and artefact paths give it: its card's name, else its own. */
+export function modelName(model: unknown): string {
+  const card = model instanceof tf.LayersModel ? cardOf(model) : undefined;
+  return card?.name ?? (model instanceof tf.LayersModel ? model.name : 'unnamed model');
 }
 
-/** reports/<kind>/<test name>/, made on demand, and its path relative to the working directory. */
-export function artefactDir(kind: string, ctx: MatcherThis): { dir: string; shown: string } {
-  const dir = resolve(reportDir(), kind, slug(ctx.currentTestName));
+/**
+ * <report dir>/<kind>/<spec>/<test>/<model>-<k>/ for the k-th check of this kind in the current test
+ * attempt, emptied and made on demand, and its path relative to the working directory. Distinct
+ * per spec, test, model and check, so two models (or two checks) in one test, or tests whose names
+ * differ only in punctuation ("eps 8/255", "eps 8-255"), never overwrite each other's images.
+ */
+export function artefactDir(kind: string, ctx: MatcherThis, model: unknown): { dir: string; shown: string } {
+  const spec = ctx.testPath ? relative(process.cwd(), ctx.testPath) : undefined;
+  const dir = resolve(reportDir(), kind, fileSafe(spec, 'unknown-spec'), fileSafe(ctx.currentTestName), `${fileSafe(modelName(model), 'model')}-${nextCall(ctx, `artefacts:${kind}`)}`);
+  // Only this check's images: a rerun that saves fewer samples leaves no stale ones beside them.
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   return { dir, shown: relative(process.cwd(), dir) || dir };
 }
@@ -114,7 +126,7 @@ export function record(ctx: MatcherThis, model: unknown, r: Omit<RobustnessRecor
   recordResult({
     spec: ctx.testPath ? relative(process.cwd(), ctx.testPath) : 'unknown',
     test: ctx.currentTestName ?? 'unknown',
-    model: card?.name ?? (model instanceof tf.LayersModel ? model.name : 'unnamed model'),
+    model: modelName(model),
     card: card as unknown as Record<string, unknown> | undefined,
     backend: tf.getBackend(),
     time: new Date().toISOString(),
@@ -129,11 +141,11 @@ export function rel(path: string): string {
 }
 
 /**
- * Saves one image panel per chosen sample as reports/<kind>/<test>/<sample id>.png (scaled x4),
+ * Saves one image panel per chosen sample as <artefactDir>/<sample id>.png (scaled x4),
  * disposing each panel; returns the folder as shown in messages and the files for the record.
  */
-export async function savePanels(ctx: MatcherThis, kind: string, indices: readonly number[], ids: readonly string[], panel: (i: number) => tf.Tensor3D): Promise<{ shown: string; artefacts: string[] }> {
-  const { dir, shown } = artefactDir(kind, ctx);
+export async function savePanels(ctx: MatcherThis, kind: string, model: unknown, indices: readonly number[], ids: readonly string[], panel: (i: number) => tf.Tensor3D): Promise<{ shown: string; artefacts: string[] }> {
+  const { dir, shown } = artefactDir(kind, ctx, model);
   const artefacts: string[] = [];
   for (const i of indices) {
     const image = tf.tidy(() => panel(i));

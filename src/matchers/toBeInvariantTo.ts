@@ -59,7 +59,7 @@ export async function toBeInvariantTo(this: MatcherThis, received: unknown, mode
   }
   const [i, p] = result.counterexample as [number, Perturbation];
   const after = await predictOne(i, p);
-  const { dir, shown } = artefactDir('invariance', this);
+  const { dir, shown } = artefactDir('invariance', this, model);
   const file = `${String(samples.ids[i] ?? i).replace(/[^a-zA-Z0-9._-]+/g, '_')}.png`;
   const pair = tf.tidy(() => {
     const x = samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]);

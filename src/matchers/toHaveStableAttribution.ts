@@ -125,7 +125,7 @@ export async function toHaveStableAttribution(this: MatcherThis, received: unkno
     let artefacts: string[] = [];
     if (worst.length) {
       const gray = (m: tf.Tensor3D, i: number) => m.slice([i, 0, 0], [1, -1, -1]).squeeze([0]).expandDims(2).tile([1, 1, 3]);
-      const out = await savePanels(this, 'attribution', worst, samples.ids, (i) =>
+      const out = await savePanels(this, 'attribution', model, worst, samples.ids, (i) =>
         tf.concat([samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]), gray(a, i), gray(b, i)], 1) as tf.Tensor3D,
       );
       artefacts = out.artefacts;

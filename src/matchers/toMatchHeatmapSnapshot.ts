@@ -1,18 +1,19 @@
 import { relative, resolve } from 'node:path';
-import { compareHeatmapSnapshot, type HeatmapSnapshotOptions, type SnapshotUpdateMode } from '../snapshots/heatmapSnapshot.js';
+import { checkHeatmapOptions, compareHeatmapSnapshot, type HeatmapSnapshotOptions, type SnapshotUpdateMode } from '../snapshots/heatmapSnapshot.js';
 import { reportDir } from '../report/reportDir.js';
 import { snapshotDir } from '../snapshots/snapshotDir.js';
-import { type MatcherOutcome, type MatcherThis, record, slug } from './shared.js';
+import { fileSafe, nextCall } from './callCounter.js';
+import { type MatcherOutcome, type MatcherThis, record } from './shared.js';
 
 interface SnapshotThis extends MatcherThis {
-  // Vitest's SnapshotState; its update mode is the (internal) _updateSnapshot field.
-  snapshotState?: unknown;
+  /** Vitest's SnapshotState: `snapshotUpdateState` is its public update mode (-u: 'all', --ci: 'none'). */
+  snapshotState?: { snapshotUpdateState?: string };
+  /** The running test (Vitest's public matcher context); names are numbered per attempt of it. */
+  task?: unknown;
 }
 
-const calls = new Map<string, number>();
-
 function updateMode(ctx: SnapshotThis): SnapshotUpdateMode {
-  const mode = (ctx.snapshotState as { _updateSnapshot?: string } | undefined)?._updateSnapshot;
+  const mode = ctx.snapshotState?.snapshotUpdateState;
   if (mode === 'all' || mode === 'new' || mode === 'none') return mode;
   return process.env.CI && process.env.CI !== 'false' ? 'none' : 'new';
 }
@@ -24,12 +25,14 @@ function updateMode(ctx: SnapshotThis): SnapshotUpdateMode {
 export function configureToMatchHeatmapSnapshot(common: HeatmapSnapshotOptions = {}) {
   return async function toMatchHeatmapSnapshot(this: SnapshotThis, received: unknown, name?: string, options: HeatmapSnapshotOptions = {}): Promise<MatcherOutcome> {
     if (this.isNot) throw new Error('toMatchHeatmapSnapshot cannot be used with .not: a snapshot can only be matched or updated.');
+    if (name !== undefined && (typeof name !== 'string' || !name)) {
+      throw new TypeError(`toMatchHeatmapSnapshot: the name must be a non-empty string; got ${typeof name === 'object' ? JSON.stringify(name) : String(name)}. To give options without a name, pass undefined first: toMatchHeatmapSnapshot(undefined, options).`);
+    }
+    checkHeatmapOptions('toMatchHeatmapSnapshot', common);
+    checkHeatmapOptions('toMatchHeatmapSnapshot', options);
     const spec = this.testPath ? relative(process.cwd(), this.testPath) : 'unknown-spec';
-    const test = slug(this.currentTestName);
-    const key = `${spec}::${test}`;
-    const n = (calls.get(key) ?? 0) + 1;
-    calls.set(key, n);
-    const file = `${name ? slug(name) : `${test}-${n}`}.png`;
+    // Unnamed snapshots are numbered within the test attempt, so a retry or rerun reuses its names.
+    const file = `${name ? fileSafe(name) : `${fileSafe(this.currentTestName)}-${nextCall(this, 'heatmap snapshot')}`}.png`;
     const snapshotPath = resolve(snapshotDir(), spec, file);
     const diffPath = resolve(reportDir(), 'diffs', spec, file);
     const update = updateMode(this);

@@ -73,7 +73,7 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
     let saved = '';
     let artefacts: string[] = [];
     if (worst.length) {
-      const out = await savePanels(this, 'worst', worst, samples.ids, (i) => {
+      const out = await savePanels(this, 'worst', model, worst, samples.ids, (i) => {
         const x = samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]);
         const adv = result.adversarial.slice([i, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]);
         return tf.concat([x, adv, adv.sub(x).mul(10).add(0.5).clipByValue(0, 1)], 1) as tf.Tensor3D;

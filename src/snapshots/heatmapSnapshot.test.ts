@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../setup.js';
+import { fileSafe } from '../matchers/callCounter.js';
 import { compareHeatmapSnapshot } from './heatmapSnapshot.js';
 
 const root = mkdtempSync(join(tmpdir(), 'heatmap-snap-'));
@@ -70,5 +71,45 @@ describe('toMatchHeatmapSnapshot', () => {
     const batch = tf.zeros([2, 8, 8]);
     await expect(expect(batch).toMatchHeatmapSnapshot('batch')).rejects.toThrow(/must be one \[H, W\] map/);
     tf.dispose([map, batch]);
+  });
+});
+
+describe('toMatchHeatmapSnapshot: stable names, clear errors', () => {
+  const snapDir = resolve('snapshots', 'src/snapshots/heatmapSnapshot.test.ts');
+  afterAll(() => rmSync(snapDir, { recursive: true, force: true }));
+
+  let attempt = 0;
+  let afterFirst: string[] = [];
+  it('keeps an unnamed snapshot\'s name on a retry (the counter restarts per attempt)', { retry: 1 }, async () => {
+    attempt++;
+    const map = ramp();
+    // Seeded directly, so the test behaves the same in CI, where the matcher may not write.
+    if (attempt === 1) await compareHeatmapSnapshot(map, { snapshotPath: join(snapDir, `${fileSafe(expect.getState().currentTestName)}-1.png`), diffPath: join(root, 'retry.png'), update: 'new' });
+    await expect(map).toMatchHeatmapSnapshot();
+    map.dispose();
+    if (attempt === 1) {
+      afterFirst = readdirSync(snapDir).sort();
+      throw new Error('the first attempt fails on purpose, so that Vitest retries');
+    }
+    // The retry compared with the first attempt's snapshot instead of writing a "-2" one.
+    expect(readdirSync(snapDir).sort()).toEqual(afterFirst);
+  });
+
+  it('refuses a heatmap holding NaN, and one outside [0, 1]', async () => {
+    const nan = tf.fill([8, 8], Number.NaN);
+    await expect(expect(nan).toMatchHeatmapSnapshot('nan-map')).rejects.toThrow(/The heatmap holds 64 value\(s\) that are NaN or Infinity \(first at index 0\), so there is nothing to snapshot/);
+    expect(existsSync(join(snapDir, 'nan-map.png'))).toBe(false);
+    const big = tf.fill([8, 8], 3);
+    await expect(expect(big).toMatchHeatmapSnapshot('big-map')).rejects.toThrow(/64 value\(s\) outside \[0, 1\]; scale it first/);
+    tf.dispose([nan, big]);
+  });
+
+  it('refuses options given in place of the name, unknown options, and unbounded tolerances', async () => {
+    const map = ramp();
+    await expect(expect(map).toMatchHeatmapSnapshot({ maxDiffRatio: 0.1 } as never)).rejects.toThrow(/the name must be a non-empty string; got \{"maxDiffRatio":0\.1\}. To give options without a name, pass undefined first/);
+    await expect(expect(map).toMatchHeatmapSnapshot('x', { maxDifPixels: 3 } as never)).rejects.toThrow(/unknown option 'maxDifPixels'. Its options are: threshold, maxDiffPixels, maxDiffRatio, colormap/);
+    await expect(expect(map).toMatchHeatmapSnapshot('x', { maxDiffPixels: Number.POSITIVE_INFINITY })).rejects.toThrow(/maxDiffPixels must be a whole number >= 0/);
+    await expect(expect(map).toMatchHeatmapSnapshot('x', { maxDiffRatio: 2 })).rejects.toThrow(/maxDiffRatio must be a number in \[0, 1\]/);
+    map.dispose();
   });
 });

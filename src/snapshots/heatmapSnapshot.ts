@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import pixelmatch from 'pixelmatch';
 import { PNG } from 'pngjs';
@@ -15,6 +15,53 @@ export interface HeatmapSnapshotOptions {
   maxDiffRatio?: number;
   /** Colour map the map is stored in. @defaultValue 'jet' */
   colormap?: ColormapName;
+}
+
+const OPTION_KEYS = ['threshold', 'maxDiffPixels', 'maxDiffRatio', 'colormap'] as const;
+
+/**
+ * Throws on an unknown option or a value out of range: a misspelt tolerance would be ignored, and
+ * an infinite one would pass any heatmap.
+ */
+export function checkHeatmapOptions(who: string, options: unknown): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError(`${who}: options must be an object { ${OPTION_KEYS.join(', ')} }; got ${options === null ? 'null' : typeof options}.`);
+  const o = options as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !(OPTION_KEYS as readonly string[]).includes(k));
+  if (unknown.length) throw new TypeError(`${who}: unknown option ${unknown.map((k) => `'${k}'`).join(', ')}. Its options are: ${OPTION_KEYS.join(', ')}.`);
+  const fraction = (k: string) => {
+    if (o[k] !== undefined && !(typeof o[k] === 'number' && o[k] >= 0 && o[k] <= 1)) throw new RangeError(`${who}: ${k} must be a number in [0, 1]; got ${JSON.stringify(o[k])}.`);
+  };
+  fraction('threshold');
+  fraction('maxDiffRatio');
+  if (o.maxDiffPixels !== undefined && !(typeof o.maxDiffPixels === 'number' && Number.isInteger(o.maxDiffPixels) && o.maxDiffPixels >= 0)) {
+    throw new RangeError(`${who}: maxDiffPixels must be a whole number >= 0 (a finite count of pixels); got ${JSON.stringify(o.maxDiffPixels)}. Use maxDiffRatio for a fraction.`);
+  }
+  if (o.colormap !== undefined && !['jet', 'hot', 'gray'].includes(o.colormap as string)) throw new RangeError(`${who}: colormap must be 'jet', 'hot' or 'gray'; got ${JSON.stringify(o.colormap)}.`);
+}
+
+/**
+ * Throws unless every value of the map is a number in [0, 1]: NaN would be drawn as one colour
+ * (and match itself forever), values outside [0, 1] are clipped by the colour map.
+ */
+async function checkMapValues(map: tf.Tensor | MapData): Promise<void> {
+  const data = map instanceof tf.Tensor ? await map.data() : map?.data;
+  if (!(data instanceof Float32Array || Array.isArray(data) || ArrayBuffer.isView(data))) {
+    throw new TypeError(`A heatmap snapshot needs a tf.Tensor [H, W] (or [1, H, W]) or { data, width, height }; got ${map === null ? 'null' : typeof map}.`);
+  }
+  const values = data as ArrayLike<number>;
+  let bad = 0;
+  let outside = 0;
+  let first = -1;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v)) {
+      bad++;
+      if (first < 0) first = i;
+    } else if (v < 0 || v > 1) outside++;
+  }
+  if (bad) throw new RangeError(`The heatmap holds ${bad} value(s) that are NaN or Infinity (first at index ${first}), so there is nothing to snapshot. The attribution that made it failed: check the model's outputs and the map's normalisation.`);
+  if (outside) throw new RangeError(`The heatmap holds ${outside} value(s) outside [0, 1]; scale it first (normalizeMaps(maps, 'max'), as gradcam and occlusion do).`);
 }
 
 /** Vitest's snapshot update mode: `-u` is 'all', a local run 'new', CI (or --ci) 'none'. */
@@ -64,6 +111,8 @@ export async function compareHeatmapSnapshot(
   options: HeatmapSnapshotOptions = {},
 ): Promise<SnapshotOutcome> {
   const { snapshotPath, diffPath, update } = where;
+  checkHeatmapOptions('compareHeatmapSnapshot', options);
+  await checkMapValues(map);
   rmSync(diffPath, { force: true });
   const bytes = await heatmapToPng(map, { colormap: options.colormap ?? 'jet' });
   const actual = PNG.sync.read(bytes);
