@@ -1,18 +1,35 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { PaperClaim } from './paper.js';
 import { renderPaperHtml } from './paperHtml.js';
 import { isEmbeddedSample, type RobustnessRecord } from './record.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-function img(path: string, root: string): string {
+/**
+ * A saved image inlined as a data: URI, only when it is a PNG inside <root>/reports/ (after
+ * following links): a record is data, and a path in it ("../../.ssh/id_rsa", "/etc/passwd") must
+ * not pull other files into a page that is shared as a CI artefact.
+ */
+function img(path: unknown, root: string): string {
+  if (typeof path !== 'string') return '';
+  const reports = resolve(root, 'reports');
+  const inside = (p: string, dir: string) => {
+    const r = relative(dir, p);
+    return r !== '' && !r.startsWith('..') && !isAbsolute(r);
+  };
   const abs = resolve(root, path);
+  if (!inside(abs, reports) || !abs.toLowerCase().endsWith('.png')) return `<p class="missing">${esc(path)} is not embedded: only PNG files under reports/ are.</p>`;
   if (!existsSync(abs)) return '';
-  return `<figure><img alt="${esc(path)}" src="data:image/png;base64,${readFileSync(abs).toString('base64')}"><figcaption>${esc(path)}</figcaption></figure>`;
+  const real = realpathSync(abs);
+  if (!inside(real, realpathSync(reports))) return `<p class="missing">${esc(path)} is not embedded: it links outside reports/.</p>`;
+  return `<figure><img alt="${esc(path)}" src="data:image/png;base64,${readFileSync(real).toString('base64')}"><figcaption>${esc(path)}</figcaption></figure>`;
 }
 
-const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
+/** A number for a table cell; anything else from a hand-edited or damaged report shows as text. */
+const fmt = (v: unknown) => (typeof v !== 'number' ? esc(v === null ? 'null' : v) : Number.isInteger(v) ? String(v) : Number.isFinite(v) ? v.toFixed(3) : String(v));
+/** A sort key attribute: numbers only. */
+const key = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? ` data-v="${v}"` : '');
 
 /**
  * A self-contained HTML report (inline CSS, script and images; nothing fetched): a summary per
@@ -25,18 +42,19 @@ export function renderHtml(records: readonly RobustnessRecord[], meta: { generat
   const summary = models
     .map((m) => {
       const rs = records.filter((r) => r.model === m);
-      const passed = rs.filter((r) => r.pass).length;
-      const card = rs.find((r) => r.card)?.card as { cleanAccuracy?: { value: number; n: number }; spec?: { arch?: string; width?: number } } | undefined;
-      const acc = card?.cleanAccuracy ? `${(card.cleanAccuracy.value * 100).toFixed(2)}% clean (n=${card.cleanAccuracy.n})` : 'no card';
+      const passed = rs.filter((r) => r.pass === true).length;
+      const card = rs.find((r) => r.card)?.card as { cleanAccuracy?: { value: unknown; n: unknown }; spec?: { arch?: unknown; width?: number } } | undefined;
+      const clean = card?.cleanAccuracy;
+      const acc = clean ? (typeof clean.value === 'number' ? `${(clean.value * 100).toFixed(2)}% clean (n=${clean.n})` : `clean accuracy ${JSON.stringify(clean.value)} (n=${clean.n})`) : 'no card';
       return `<tr><td>${esc(m)}</td><td>${esc(card?.spec?.arch ?? '')}</td><td>${esc(acc)}</td><td class="${passed === rs.length ? 'pass' : 'fail'}">${passed} / ${rs.length}</td></tr>`;
     })
     .join('\n');
   const rows = records
     .map(
       (r) =>
-        `<tr class="${r.pass ? 'pass' : 'fail'}"><td>${esc(r.model)}</td><td>${esc(r.spec)}</td><td>${esc(r.test)}</td><td>${esc(r.method)}</td><td>${esc(r.metric)}</td>` +
-        `<td data-v="${r.value}">${fmt(r.value)}</td><td>${r.interval ? `${fmt(r.interval.lower)} – ${fmt(r.interval.upper)}` : ''}</td><td>${esc(r.threshold.op)} ${fmt(r.threshold.value)}</td>` +
-        `<td data-v="${r.n}">${r.n}</td><td>${r.pass ? 'pass' : 'FAIL'}</td><td class="params">${esc(JSON.stringify(r.params))}</td><td>${esc(r.backend)}</td><td class="${isEmbeddedSample(r) ? 'sample' : ''}">${esc(r.data ?? '')}</td></tr>`,
+        `<tr class="${r.pass === true ? 'pass' : 'fail'}"><td>${esc(r.model)}</td><td>${esc(r.spec)}</td><td>${esc(r.test)}</td><td>${esc(r.method)}</td><td>${esc(r.metric)}</td>` +
+        `<td${key(r.value)}>${fmt(r.value)}</td><td>${r.interval ? `${fmt(r.interval.lower)} – ${fmt(r.interval.upper)}` : ''}</td><td>${esc(r.threshold?.op)} ${fmt(r.threshold?.value)}</td>` +
+        `<td${key(r.n)}>${fmt(r.n)}</td><td>${r.pass === true ? 'pass' : 'FAIL'}</td><td class="params">${esc(JSON.stringify(r.params))}</td><td>${esc(r.backend)}</td><td class="${isEmbeddedSample(r) ? 'sample' : ''}">${esc(r.data ?? '')}</td></tr>`,
     )
     .join('\n');
   const onSample = records.filter(isEmbeddedSample).length;
@@ -44,7 +62,7 @@ export function renderHtml(records: readonly RobustnessRecord[], meta: { generat
     ? `<p class="sample">${onSample} of ${records.length} checks ran on the embedded 200-image sample of CIFAR-10 (20 test images per class), not on a full test split: their figures rest on few images. Run with network (CIFAR-10 is downloaded once into the cache), or set CIFAR10_DIR, for the full set.</p>\n`
     : '';
   const figures = records
-    .filter((r) => r.artefacts.length)
+    .filter((r) => Array.isArray(r.artefacts) && r.artefacts.length)
     .map((r) => `<section><h3>${esc(r.model)} · ${esc(r.test)}</h3><div class="figs">${r.artefacts.map((a) => img(a, meta.root)).join('')}</div></section>`)
     .join('\n');
   return `<!doctype html>
@@ -59,7 +77,7 @@ td.partly,span.partly{background:#fff4d6}span.pass{background:#e8f6e8}span.fail{
 .figs{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figure img{image-rendering:pixelated;border:1px solid #ddd}figcaption{font-size:11px;color:#666}
 </style></head><body>
 <h1>Robustness report</h1>
-<p>Generated ${esc(meta.generated)} · ${records.length} checks · ${records.filter((r) => r.pass).length} passed${paper ? ' · <a href="#paper">paper reproduction</a>' : ''}</p>
+<p>Generated ${esc(meta.generated)} · ${records.length} checks · ${records.filter((r) => r.pass === true).length} passed${paper ? ' · <a href="#paper">paper reproduction</a>' : ''}</p>
 ${sampleNote}${records.length === 0 ? '<p>No robustness matcher checks were recorded in this run.</p>' : ''}<h2>Per model</h2>
 <table id="models"><thead><tr><th>model</th><th>arch</th><th>clean accuracy</th><th>checks passed</th></tr></thead><tbody>
 ${summary}
