@@ -38,6 +38,7 @@ export async function checkSamples(value: unknown, matcher: string): Promise<Sam
   if (s.labels.rank !== 1 || s.labels.shape[0] !== s.images.shape[0]) {
     throw new RangeError(`${matcher}: samples hold ${s.images.shape[0]} images but labels of shape [${s.labels.shape.join(', ')}]; give one int32 label per image (makeSamples checks this).`);
   }
+  if (s.labels.dtype !== 'int32') throw new TypeError(`${matcher}: samples.labels must be int32 class indices; got ${s.labels.dtype}. Cast with labels.toInt().`);
   await assertUnitRange(s.images, `${matcher}: samples.images`);
   return s;
 }
@@ -74,12 +75,14 @@ export async function checkLabels(model: Classifier, samples: Samples, matcher: 
   const shape = model.outputs[0]?.shape;
   const n = shape?.[shape.length - 1];
   if (typeof n !== 'number') return;
-  const max = tf.tidy(() => samples.labels.max());
+  const [max, min] = tf.tidy(() => [samples.labels.max(), samples.labels.min()]);
   try {
-    const m = (await max.data())[0]!;
+    const m = (await max!.data())[0]!;
     if (m >= n) throw new RangeError(`${matcher}: a label is ${m}, but the model scores ${n} classes (0..${n - 1}). Are these samples from the dataset the model was trained on?`);
+    const lo = (await min!.data())[0]!;
+    if (lo < 0) throw new RangeError(`${matcher}: a label is ${lo}; labels are class indices 0..${n - 1}.`);
   } finally {
-    max.dispose();
+    tf.dispose([max!, min!]);
   }
 }
 

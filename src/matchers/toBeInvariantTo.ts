@@ -32,13 +32,18 @@ export async function toBeInvariantTo(this: MatcherThis, received: unknown, mode
   if (options.path !== undefined && (typeof options.path !== 'string' || !/^\d+(:\d+)*$/.test(options.path))) throw new TypeError(`${name}: path must be a replay path such as '3:0:1', as printed by a failure; got ${JSON.stringify(options.path)}.`);
   const before = await predictClasses(model, samples.images);
   const n = samples.size;
+  // Cases whose perturbation changed the image at all: a perturbation that never does (blur(0),
+  // contrast([1, 1])) would make any model look invariant.
+  let changed = 0;
   const predictOne = async (i: number, p: Perturbation): Promise<number> => {
     const x = samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]);
     const y = p.apply(x);
+    const differs = tf.tidy(() => tf.any(tf.notEqual(x, y)));
     try {
+      if ((await differs.data())[0]) changed++;
       return (await predictClasses(model, y))[0]!;
     } finally {
-      tf.dispose([x, y]);
+      tf.dispose([x, y, differs]);
     }
   };
   const property = fc.asyncProperty(fc.integer({ min: 0, max: n - 1 }), perturbation, async (i, p) => (await predictOne(i, p)) === before[i]);
@@ -49,6 +54,10 @@ export async function toBeInvariantTo(this: MatcherThis, received: unknown, mode
   if (!result.failed && result.numRuns < 1) {
     refuse(this, model, { matcher: name, method: perturbation.toString(), params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', threshold: { op: '>=', value: 1 }, n: 0, artefacts: [] },
       `${name}: no case was run (${result.numSkips} skipped), so nothing was checked. Check the perturbation's filters and numRuns.`);
+  }
+  if (!result.failed && changed === 0) {
+    refuse(this, model, { matcher: name, method: perturbation.toString(), params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', threshold: { op: '>=', value: 1 }, n: 0, artefacts: [] },
+      `${name}: none of the ${result.numRuns} perturbed images differed from its original, so invariance was not tested. The perturbation ${perturbation} changes nothing; give it a range above zero.`);
   }
   if (!result.failed || !result.counterexample) {
     record(this, model, { matcher: name, data: samples.source, method: perturbation.toString(), params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', value: 1, threshold: { op: '>=', value: 1 }, n: result.numRuns, pass: true, artefacts: [] });

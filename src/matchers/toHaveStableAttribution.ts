@@ -36,8 +36,22 @@ async function maps(method: string, model: Classifier, images: tf.Tensor4D, chan
     // Both maps explain the same class: the one predicted on the clean image (or the caller's
     // target), so a blur that flips the prediction does not swap the question being asked.
     const target = (params.target as AttributionCommon['target']) ?? (await predictClasses(model, images));
-    const a = await gradcam(model, images, { ...params, target });
     const blurred = gaussianBlur(images, change);
+    // A blur that leaves every image as it is compares each map with itself: SSD 0 by construction.
+    const same = tf.tidy(() => tf.all(tf.equal(blurred, images)));
+    const unchanged = (await same.data())[0];
+    same.dispose();
+    if (unchanged) {
+      blurred.dispose();
+      throw new RangeError(`toHaveStableAttribution: a blur of sigma ${change} leaves every image unchanged, so each Grad-CAM map would be compared with itself (SSD 0 by construction). Give a sigma that changes the images (the paper uses 0.5).`);
+    }
+    let a: tf.Tensor3D;
+    try {
+      a = await gradcam(model, images, { ...params, target });
+    } catch (err) {
+      blurred.dispose();
+      throw err;
+    }
     try {
       const layer = where ? `, layer '${where.layer}' (${where.size}${where.coarse ? ': coarse, each map blends at most 4 values; name an earlier layer in params.layer for finer maps' : ''})` : '';
       return [a, await gradcam(model, blurred, { ...params, target }), `Grad-CAM of the image vs of its Gaussian blur (sigma ${change}${layer})`];
@@ -53,6 +67,7 @@ async function maps(method: string, model: Classifier, images: tf.Tensor4D, chan
       throw new RangeError(`toHaveStableAttribution: for 'occlusion' the change is { from, to, stride? } patch sizes (the paper: { from: 4, to: 2, stride: 2 }); got ${JSON.stringify(change)}.`);
     }
     const stride = change.stride ?? 2;
+    if (change.from === change.to) throw new RangeError(`toHaveStableAttribution: for 'occlusion' the patch sizes must differ (from ${change.from}, to ${change.to}); equal patches give equal maps and an SSD of 0 by construction.`);
     const target = (params.target as AttributionCommon['target']) ?? (await predictClasses(model, images));
     const a = await occlusion(model, images, { ...params, target, patch: change.from, stride });
     try {
@@ -66,27 +81,28 @@ async function maps(method: string, model: Classifier, images: tf.Tensor4D, chan
 }
 
 /**
- * Samples whose map, before or after the change, is the same value at every pixel (all zero
- * included): such a map attributes nothing, and its SSD to another constant map is 0, so averaging
- * it in would make any model look stable. Also flags maps that are not numbers.
+ * Samples whose maps cannot be compared or say something by themselves: maps holding NaN or
+ * Infinity; original maps that are the same value at every pixel (all zero included), which
+ * attribute nothing, so their SSD to another constant map is 0 and would make any model look
+ * stable; and changed maps that became constant while the original was not (the attribution
+ * vanished under the change).
  */
-async function degenerateMaps(a: tf.Tensor3D, b: tf.Tensor3D): Promise<{ constant: number[]; nonFinite: number[] }> {
-  const [range, finite] = tf.tidy(() => {
-    const both = tf.stack([a, b], 1) as tf.Tensor4D;
-    return [tf.min(tf.sub(tf.max(both, [2, 3]), tf.min(both, [2, 3])), 1), tf.all(tf.isFinite(both), [1, 2, 3])];
+async function degenerateMaps(a: tf.Tensor3D, b: tf.Tensor3D): Promise<{ nonFinite: number[]; constantOriginal: number[]; vanished: number[] }> {
+  const [rangeA, rangeB, finite] = tf.tidy(() => {
+    const range = (m: tf.Tensor3D) => tf.sub(tf.max(m, [1, 2]), tf.min(m, [1, 2]));
+    return [range(a), range(b), tf.logicalAnd(tf.all(tf.isFinite(a), [1, 2]), tf.all(tf.isFinite(b), [1, 2]))];
   });
   try {
-    const r = (await range!.data()) as Float32Array;
-    const f = (await finite!.data()) as Uint8Array;
-    const constant: number[] = [];
-    const nonFinite: number[] = [];
-    r.forEach((v, i) => {
-      if (!f[i]) nonFinite.push(i);
-      else if (v === 0) constant.push(i);
+    const [ra, rb, f] = [(await rangeA!.data()) as Float32Array, (await rangeB!.data()) as Float32Array, (await finite!.data()) as Uint8Array];
+    const out = { nonFinite: [] as number[], constantOriginal: [] as number[], vanished: [] as number[] };
+    f.forEach((ok, i) => {
+      if (!ok) out.nonFinite.push(i);
+      else if (ra[i] === 0) out.constantOriginal.push(i);
+      else if (rb[i] === 0) out.vanished.push(i);
     });
-    return { constant, nonFinite };
+    return out;
   } finally {
-    tf.dispose([range!, finite!]);
+    tf.dispose([rangeA!, rangeB!, finite!]);
   }
 }
 
@@ -94,8 +110,9 @@ async function degenerateMaps(a: tf.Tensor3D, b: tf.Tensor3D): Promise<{ constan
  * `await expect(samples).toHaveStableAttribution(model, 'gradcam', 0.5, { maxSSD: 20 })`: computes
  * each sample's attribution map before and after the change and the sum of squared differences
  * between them (the paper's Delta); passes when the mean is at most maxSSD. Both maps of a sample
- * explain the class predicted on the clean image (or `params.target`). A map that is constant
- * (all zero included) or not a number is refused with the samples named, never averaged in.
+ * explain the class predicted on the clean image (or `params.target`). An original map that is
+ * constant (all zero included) or a map that is not a number is refused with the samples named,
+ * never averaged in; a map that becomes constant under the change fails the check.
  */
 export async function toHaveStableAttribution(this: MatcherThis, received: unknown, model: Classifier, method: 'gradcam' | 'occlusion', change: AttributionChange, options: StableAttributionOptions): Promise<MatcherOutcome> {
   const name = 'toHaveStableAttribution';
@@ -108,12 +125,12 @@ export async function toHaveStableAttribution(this: MatcherThis, received: unkno
   const [a, b, what] = await maps(method, model, samples.images, change, options.params ?? {});
   try {
     const bad = await degenerateMaps(a, b);
+    const named = (which: number[]) => `${which.length} of ${samples.size}: ${which.slice(0, 5).map((i) => samples.ids[i] ?? i).join(', ')}${which.length > 5 ? ', ...' : ''}`;
     const refused = (which: number[], why: string) =>
-      refuse(this, model, { matcher: name, method, params: { change, ...options.params }, metric: 'ssd', threshold: { op: '<=', value: options.maxSSD }, n: samples.size - which.length, artefacts: [] },
-        `${name}: ${why} (${which.length} of ${samples.size}: ${which.slice(0, 5).map((i) => samples.ids[i] ?? i).join(', ')}${which.length > 5 ? ', ...' : ''}), in ${what}.`);
+      refuse(this, model, { matcher: name, method, params: { change, ...options.params }, metric: 'ssd', threshold: { op: '<=', value: options.maxSSD }, n: samples.size - which.length, artefacts: [] }, `${name}: ${why} (${named(which)}), in ${what}.`);
     if (bad.nonFinite.length) refused(bad.nonFinite, 'some attribution maps hold NaN or Infinity, so their SSD measures nothing; the model outputs are not finite');
-    if (bad.constant.length) {
-      refused(bad.constant, `some attribution maps are the same value at every pixel (all zero, or a 1x1 feature map upsampled), so they attribute nothing and their SSD would count as perfectly stable. ${method === 'gradcam' ? 'Name a layer with a larger feature map in params.layer, use another target class, or' : 'Use another patch size or target class, or'} leave those samples out`);
+    if (bad.constantOriginal.length) {
+      refused(bad.constantOriginal, `some attribution maps of the original images are the same value at every pixel (all zero, or a 1x1 feature map upsampled), so they attribute nothing and their SSD would count as perfectly stable. ${method === 'gradcam' ? 'Name a layer with a larger feature map in params.layer, use another target class, or' : 'Use another patch size or target class, or'} leave those samples out`);
     }
     const values = await ssd(a, b);
     const ci = bootstrapCI(values, { seed: 0 });
@@ -132,22 +149,25 @@ export async function toHaveStableAttribution(this: MatcherThis, received: unkno
       const shown = out.shown;
       saved = `; least stable: ${worst.map((i) => `${samples.ids[i]} (${fmt(values[i]!, 2)})`).join(', ')}, saved as image | map | changed map in ${shown}/`;
     }
+    // A map that vanished under the change is the attribution at its least stable, whatever the mean.
+    const pass = mean <= options.maxSSD && bad.vanished.length === 0;
+    const vanished = bad.vanished.length ? `; ${bad.vanished.length} map(s) became the same value at every pixel under the change (${named(bad.vanished)}): the attribution vanished, so not stable whatever the mean` : '';
     record(this, model, {
       matcher: name,
       data: samples.source,
       method,
-      params: { change, ...options.params },
+      params: { change, ...options.params, ...(bad.vanished.length ? { vanishedMaps: bad.vanished.length } : {}) },
       metric: 'ssd',
       value: mean,
       interval: { lower: ci.lower, upper: ci.upper, level: 0.95 },
       threshold: { op: '<=', value: options.maxSSD },
       n: values.length,
-      pass: mean <= options.maxSSD,
+      pass,
       artefacts,
     });
-    const describe = () => `mean SSD of ${what} was ${fmt(mean, 2)} ± ${fmt(std, 2)} (95% CI ${fmt(ci.lower, 2)}, ${fmt(ci.upper, 2)}) on n=${values.length}; threshold <= ${options.maxSSD}${saved}`;
+    const describe = () => `mean SSD of ${what} was ${fmt(mean, 2)} ± ${fmt(std, 2)} (95% CI ${fmt(ci.lower, 2)}, ${fmt(ci.upper, 2)}) on n=${values.length}; threshold <= ${options.maxSSD}${vanished}${saved}`;
     return {
-      pass: mean <= options.maxSSD,
+      pass,
       message: () => (this.isNot ? `expected attributions NOT to be stable: ${describe()}` : `expected stable attributions: ${describe()}`),
       actual: mean,
       expected: options.maxSSD,

@@ -60,6 +60,29 @@ describe('n = 0 is refused, with or without .not', () => {
   });
 });
 
+describe('labels that are not class indices', () => {
+  it('are refused: float labels, and a negative label (never equal to a prediction)', async () => {
+    const floats = { ...samples, labels: samples.labels.toFloat() as tf.Tensor1D };
+    await expect(expect(floats).toResistAttack(calm, 'fgsm', 0.1, { minAccuracy: 0 })).rejects.toThrow(/samples.labels must be int32 class indices; got float32/);
+    floats.labels.dispose();
+    const negative = { ...samples, labels: tf.fill([10], -1, 'int32') as tf.Tensor1D };
+    await expect(expect(negative).not.toResistAttack(calm, 'fgsm', 0.1, { maxSuccessRate: 1 })).rejects.toThrow(/a label is -1; labels are class indices 0\.\.1/);
+    negative.labels.dispose();
+  });
+});
+
+describe('a change that changes nothing is refused', () => {
+  it('a blur that leaves the images as they are, and occlusion with equal patch sizes', async () => {
+    await expect(expect(samples).toHaveStableAttribution(conv, 'gradcam', 0, { maxSSD: 0 })).rejects.toThrow(/a blur of sigma 0 leaves every image unchanged, so each Grad-CAM map would be compared with itself/);
+    await expect(expect(samples).not.toHaveStableAttribution(conv, 'occlusion', { from: 2, to: 2 }, { maxSSD: 0 })).rejects.toThrow(/the patch sizes must differ \(from 2, to 2\)/);
+  });
+
+  it('a perturbation that never changes an image, in toBeInvariantTo', async () => {
+    await expect(expect(samples).toBeInvariantTo(conv, perturbations.blur(0), { numRuns: 5, seed: 1 })).rejects.toThrow(/none of the 5 perturbed images differed from its original, so invariance was not tested/);
+    await expect(samples).toBeInvariantTo(calm, perturbations.blur(0.5), { numRuns: 5, seed: 1 });
+  });
+});
+
 describe('a misspelt option or an infinite threshold is refused, not ignored', () => {
   it('in toResistAttack', async () => {
     await expect(expect(samples).toResistAttack(calm, 'fgsm', 0.1, { minAccuracy: 0.3, maxSSD: 1 } as never)).rejects.toThrow(/toResistAttack: unknown option 'maxSSD'. Its options are: minAccuracy, maxSuccessRate, params, saveWorst/);
