@@ -84,3 +84,11 @@ describe('robustness gate exit codes', () => {
     expect((await gate('reports/robustness.json')).code).toBe(2);
   });
 });
+
+describe('robustness gate: other unreadable inputs', () => {
+  it('exits 2 on a report path that is a folder, naming it', async () => {
+    const r = await gate('--report', root, '--thresholds', rules);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/report .* cannot be read \(EISDIR\); give the path of a JSON file/);
+  });
+});

@@ -17,7 +17,12 @@ metrics: robustAccuracy, successRate, ssd, density, snapshotDiffPixels, invarian
 
 function readJson(path: string, what: string): unknown {
   if (!existsSync(path)) throw new Error(`${what} ${path} does not exist.${what === 'report' ? ' Run `npx vitest specs` with the vitest-robustness reporter first.' : ' Pass --thresholds FILE.'}`);
-  const text = readFileSync(path, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`${what} ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the path of a JSON file.`);
+  }
   try {
     return JSON.parse(text);
   } catch (err) {
