@@ -51,12 +51,13 @@ export async function toBeInvariantTo(this: MatcherThis, received: unknown, mode
   const cls = (k: number) => samples.classNames[k] ?? String(k);
   // An exception inside the property (a bad model, a shape error) is an error, not a verdict.
   if (result.failed && result.errorInstance instanceof Error && !/returning false/.test(result.errorInstance.message)) throw result.errorInstance;
+  const nothingTested = { matcher: name, data: samples.source, method: perturbation.toString(), params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', threshold: { op: '>=' as const, value: 1 }, n: 0, artefacts: [] };
   if (!result.failed && result.numRuns < 1) {
-    refuse(this, model, { matcher: name, method: perturbation.toString(), params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', threshold: { op: '>=', value: 1 }, n: 0, artefacts: [] },
+    refuse(this, model, nothingTested,
       `${name}: no case was run (${result.numSkips} skipped), so nothing was checked. Check the perturbation's filters and numRuns.`);
   }
   if (!result.failed && changed === 0) {
-    refuse(this, model, { matcher: name, method: perturbation.toString(), params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', threshold: { op: '>=', value: 1 }, n: 0, artefacts: [] },
+    refuse(this, model, nothingTested,
       `${name}: none of the ${result.numRuns} perturbed images differed from its original, so invariance was not tested. The perturbation ${perturbation} changes nothing; give it a range above zero.`);
   }
   if (!result.failed || !result.counterexample) {

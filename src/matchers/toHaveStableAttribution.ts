@@ -127,7 +127,7 @@ export async function toHaveStableAttribution(this: MatcherThis, received: unkno
     const bad = await degenerateMaps(a, b);
     const named = (which: number[]) => `${which.length} of ${samples.size}: ${which.slice(0, 5).map((i) => samples.ids[i] ?? i).join(', ')}${which.length > 5 ? ', ...' : ''}`;
     const refused = (which: number[], why: string) =>
-      refuse(this, model, { matcher: name, method, params: { change, ...options.params }, metric: 'ssd', threshold: { op: '<=', value: options.maxSSD }, n: samples.size - which.length, artefacts: [] }, `${name}: ${why} (${named(which)}), in ${what}.`);
+      refuse(this, model, { matcher: name, data: samples.source, method, params: { change, ...options.params }, metric: 'ssd', threshold: { op: '<=', value: options.maxSSD }, n: samples.size - which.length, artefacts: [] }, `${name}: ${why} (${named(which)}), in ${what}.`);
     if (bad.nonFinite.length) refused(bad.nonFinite, 'some attribution maps hold NaN or Infinity, so their SSD measures nothing; the model outputs are not finite');
     if (bad.constantOriginal.length) {
       refused(bad.constantOriginal, `some attribution maps of the original images are the same value at every pixel (all zero, or a 1x1 feature map upsampled), so they attribute nothing and their SSD would count as perfectly stable. ${method === 'gradcam' ? 'Name a layer with a larger feature map in params.layer, use another target class, or' : 'Use another patch size or target class, or'} leave those samples out`);

@@ -57,7 +57,7 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
     const cmp = minAccuracy !== undefined ? '>=' : '<=';
     if (total === 0) {
       // A success rate among no correctly classified samples is 0/0: it would pass any threshold.
-      refuse(this, model, { matcher: name, method: a.name, params, metric: 'successRate', threshold: { op: cmp, value: threshold }, n: 0, artefacts: [] },
+      refuse(this, model, { matcher: name, data: samples.source, method: a.name, params, metric: 'successRate', threshold: { op: cmp, value: threshold }, n: 0, artefacts: [] },
         `${name}: the model classifies none of the ${n} samples correctly, so an attack success rate among correctly classified samples measures nothing (0 of 0). Check the model and labels, or use { minAccuracy }.`);
     }
     const interval = wilsonInterval(hits, total);
