@@ -1,4 +1,5 @@
 import { relative, resolve } from 'node:path';
+import { writeHeatmapPng } from '../attribution/heatmap.js';
 import { checkHeatmapOptions, compareHeatmapSnapshot, type HeatmapSnapshotOptions, type SnapshotUpdateMode } from '../snapshots/heatmapSnapshot.js';
 import { reportDir } from '../report/reportDir.js';
 import { snapshotDir } from '../snapshots/snapshotDir.js';
@@ -39,16 +40,22 @@ export function configureToMatchHeatmapSnapshot(common: HeatmapSnapshotOptions =
     const r = await compareHeatmapSnapshot(received as never, { snapshotPath, diffPath, update }, { ...common, ...options });
     const shown = (p: string) => relative(process.cwd(), p);
     const ok = r.status !== 'missing' && r.status !== 'mismatch';
+    const merged = { ...common, ...options };
+    const ratio = merged.maxDiffRatio;
+    const allowedPixels = ratio !== undefined ? Math.floor(ratio * r.totalPixels) : (merged.maxDiffPixels ?? 0);
+    // The report embeds images from reports/ only, so the heatmap as received is saved there too.
+    const heatmapPath = resolve('reports', 'heatmaps', spec, file);
+    await writeHeatmapPng(heatmapPath, received as never, { colormap: merged.colormap ?? 'jet' });
     record(this, undefined, {
       matcher: 'toMatchHeatmapSnapshot',
       method: 'heatmap snapshot',
-      params: { snapshot: shown(snapshotPath), status: r.status, ...common, ...options },
+      params: { snapshot: shown(snapshotPath), status: r.status, ...merged },
       metric: 'snapshotDiffPixels',
       value: r.diffPixels,
-      threshold: { op: '<=', value: options.maxDiffPixels ?? common.maxDiffPixels ?? 0 },
+      threshold: { op: '<=', value: allowedPixels },
       n: r.totalPixels,
       pass: ok,
-      artefacts: [shown(snapshotPath), ...(r.diffPath ? [shown(r.diffPath)] : [])],
+      artefacts: [shown(heatmapPath), ...(r.diffPath ? [shown(r.diffPath)] : [])],
     });
     const pct = ((100 * r.diffPixels) / r.totalPixels).toFixed(2);
     switch (r.status) {
@@ -66,10 +73,10 @@ export function configureToMatchHeatmapSnapshot(common: HeatmapSnapshotOptions =
           pass: false,
           message: () =>
             `heatmap differs from ${shown(snapshotPath)}: ${r.sizeNote ?? `${r.diffPixels} of ${r.totalPixels} pixels (${pct}%) differ`}` +
-            `${options.maxDiffRatio ?? common.maxDiffRatio !== undefined ? `, allowed ratio ${options.maxDiffRatio ?? common.maxDiffRatio}` : `, allowed ${options.maxDiffPixels ?? common.maxDiffPixels ?? 0} pixels`}. ` +
+            `${ratio !== undefined ? `, allowed ratio ${ratio}` : `, allowed ${allowedPixels} pixels`}. ` +
             `Expected | actual | diff: ${shown(r.diffPath!)}. If the change is intended, run vitest -u.`,
           actual: r.diffPixels,
-          expected: options.maxDiffPixels ?? common.maxDiffPixels ?? 0,
+          expected: allowedPixels,
         };
     }
   };

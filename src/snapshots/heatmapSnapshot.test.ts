@@ -6,6 +6,7 @@ import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../setup.js';
 import { fileSafe } from '../matchers/callCounter.js';
+import { readResults } from '../report/record.js';
 import { compareHeatmapSnapshot } from './heatmapSnapshot.js';
 
 const root = mkdtempSync(join(tmpdir(), 'heatmap-snap-'));
@@ -111,5 +112,27 @@ describe('toMatchHeatmapSnapshot: stable names, clear errors', () => {
     await expect(expect(map).toMatchHeatmapSnapshot('x', { maxDiffPixels: Number.POSITIVE_INFINITY })).rejects.toThrow(/maxDiffPixels must be a whole number >= 0/);
     await expect(expect(map).toMatchHeatmapSnapshot('x', { maxDiffRatio: 2 })).rejects.toThrow(/maxDiffRatio must be a number in \[0, 1\]/);
     map.dispose();
+  });
+});
+
+describe('toMatchHeatmapSnapshot in the report', () => {
+  const snapDir = resolve('snapshots', 'src/snapshots/heatmapSnapshot.test.ts');
+  afterAll(() => {
+    rmSync(snapDir, { recursive: true, force: true });
+    rmSync(resolve('reports', 'heatmaps', 'src/snapshots/heatmapSnapshot.test.ts'), { recursive: true, force: true });
+    rmSync(resolve('reports', 'diffs', 'src/snapshots/heatmapSnapshot.test.ts'), { recursive: true, force: true });
+  });
+
+  it('records images the report may embed (under reports/), and a ratio of 0 as a ratio', async () => {
+    const map = ramp();
+    await compareHeatmapSnapshot(map, { snapshotPath: join(snapDir, 'ratio.png'), diffPath: join(root, 'r.png'), update: 'new' });
+    const moved = ramp(0.3);
+    await expect(expect(moved).toMatchHeatmapSnapshot('ratio', { maxDiffRatio: 0 })).rejects.toThrow(/\d+ of 64 pixels \([\d.]+%\) differ, allowed ratio 0\. /);
+    const mine = readResults().filter((r) => r.matcher === 'toMatchHeatmapSnapshot' && r.test.includes('a ratio of 0 as a ratio'));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.artefacts.length).toBe(2);
+    expect(mine[0]!.artefacts.every((a) => a.startsWith('reports/'))).toBe(true);
+    expect(mine[0]!.threshold).toEqual({ op: '<=', value: 0 });
+    tf.dispose([map, moved]);
   });
 });
