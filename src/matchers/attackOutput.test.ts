@@ -94,3 +94,24 @@ describe('toResistAttack checks the output of every attack, whoever wrote it', (
     await m(42).toThrow(/got number/);
   });
 });
+
+describe('the built-in attacks pass the matcher\'s own budget check', () => {
+  it('in the Linf and the L2 norm, on 32x32 images (3,072 values summed per L2 norm)', async () => {
+    const big = bandsDataset({ count: 6, size: 32, seed: 2 }).toSamples();
+    const model = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [32, 32, 3], filters: 4, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }), tf.layers.flatten(), tf.layers.dense({ units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) })] });
+    const before = tf.memory().numTensors;
+    for (const [attack, eps, params] of [
+      ['fgsm', 8 / 255, {}],
+      ['pgd', 8 / 255, { steps: 3 }],
+      ['pgd', 0.5, { steps: 3, norm: 'l2' }],
+      ['deepfool', 8 / 255, { maxIter: 3 }],
+      ['deepfool', 0.5, { maxIter: 3, norm: 'l2' }],
+      ['cw', 0.5, { steps: 3, norm: 'l2' }],
+    ] as const) {
+      await expect(big).toResistAttack(model, attack, eps, { minAccuracy: 0, params: params as Record<string, unknown> });
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+    big.dispose();
+  });
+});
