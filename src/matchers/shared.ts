@@ -43,6 +43,13 @@ export async function checkSamples(value: unknown, matcher: string): Promise<Sam
   return s;
 }
 
+/** Throws unless `model` is a tf.LayersModel or an object with `predict` (a Classifier). */
+export function checkModel(matcher: string, model: unknown): void {
+  if (model instanceof tf.LayersModel) return;
+  if (typeof model === 'object' && model !== null && typeof (model as { predict?: unknown }).predict === 'function') return;
+  throw new TypeError(`${matcher}: the model must be a tf.LayersModel (e.g. from loadModel(dir)) or an object with predict(images) returning [N, K] logits or probabilities; got ${model === null ? 'null' : typeof model === 'object' ? `an object with keys ${Object.keys(model as object).join(', ') || 'none'}` : typeof model}.`);
+}
+
 /**
  * Throws on an option the matcher does not know: a misspelt threshold or setting would otherwise
  * be ignored and the check run with a default the caller did not mean.

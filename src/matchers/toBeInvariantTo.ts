@@ -4,7 +4,7 @@ import type { Perturbation } from '../arbitraries/perturbation.js';
 import { imageToPng } from '../attribution/heatmap.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { type Classifier, predictClasses } from '../models/classifier.js';
-import { artefactDir, checkOptions, checkSamples, join, type MatcherOutcome, type MatcherThis, record, refuse, rel } from './shared.js';
+import { artefactDir, checkOptions, checkModel, checkSamples, join, type MatcherOutcome, type MatcherThis, record, refuse, rel } from './shared.js';
 
 export interface InvariantOptions {
   /** Generated cases (sample, perturbation). @defaultValue 100 */
@@ -24,6 +24,7 @@ export interface InvariantOptions {
 export async function toBeInvariantTo(this: MatcherThis, received: unknown, model: Classifier, perturbation: fc.Arbitrary<Perturbation>, options: InvariantOptions = {}): Promise<MatcherOutcome> {
   const name = 'toBeInvariantTo';
   const samples = await checkSamples(received, name);
+  checkModel(name, model);
   if (!(perturbation instanceof fc.Arbitrary)) throw new TypeError(`${name}: the perturbation must be a fast-check arbitrary, e.g. perturbations.blur(0.5); got ${typeof perturbation}.`);
   checkOptions(name, options, ['numRuns', 'seed', 'path']);
   // Zero runs would check nothing and report invariance 1.

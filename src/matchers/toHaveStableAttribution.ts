@@ -7,7 +7,7 @@ import { gaussianBlur } from '../data/blur.js';
 import { type Classifier, predictClasses } from '../models/classifier.js';
 import { bootstrapCI } from '../metrics/bootstrap.js';
 import { ssd } from '../metrics/ssd.js';
-import { checkCount, checkLabels, checkOptions, checkSamples, fmt, type MatcherOutcome, type MatcherThis, record, refuse, savePanels } from './shared.js';
+import { checkCount, checkLabels, checkOptions, checkModel, checkSamples, fmt, type MatcherOutcome, type MatcherThis, record, refuse, savePanels } from './shared.js';
 
 /** Grad-CAM: the blur sigma applied to the images. Occlusion: the patch-size change. */
 export type AttributionChange = number | { from: number; to: number; stride?: number };
@@ -117,6 +117,7 @@ async function degenerateMaps(a: tf.Tensor3D, b: tf.Tensor3D): Promise<{ nonFini
 export async function toHaveStableAttribution(this: MatcherThis, received: unknown, model: Classifier, method: 'gradcam' | 'occlusion', change: AttributionChange, options: StableAttributionOptions): Promise<MatcherOutcome> {
   const name = 'toHaveStableAttribution';
   const samples = await checkSamples(received, name);
+  checkModel(name, model);
   checkOptions(name, options, ['maxSSD', 'params', 'saveWorst']);
   if (!options || !(typeof options.maxSSD === 'number' && options.maxSSD >= 0 && Number.isFinite(options.maxSSD))) throw new RangeError(`${name}: give { maxSSD }, a finite number >= 0: the largest acceptable mean SSD; got ${JSON.stringify(options?.maxSSD)}.`);
   checkCount(name, 'saveWorst', options.saveWorst);

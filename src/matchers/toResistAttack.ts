@@ -3,7 +3,7 @@ import type { Attack, AttackResult } from '../attacks/types.js';
 import { type Classifier, predictClasses } from '../models/classifier.js';
 import { wilsonInterval } from '../metrics/bootstrap.js';
 import { attackFrom, checkAttackOutput } from './attackOutput.js';
-import { checkCount, checkLabels, checkOptions, checkSamples, fmt, refuse, type MatcherOutcome, type MatcherThis, paramsText, record, savePanels } from './shared.js';
+import { checkCount, checkLabels, checkOptions, checkModel, checkSamples, fmt, refuse, type MatcherOutcome, type MatcherThis, paramsText, record, savePanels } from './shared.js';
 
 export interface ResistAttackOptions {
   /** Pass when robust accuracy (correct after the attack) is at least this. */
@@ -25,7 +25,8 @@ export interface ResistAttackOptions {
 export async function toResistAttack(this: MatcherThis, received: unknown, model: Classifier, attack: string | Attack<any>, eps: number, options: ResistAttackOptions = {}): Promise<MatcherOutcome> {
   const name = 'toResistAttack';
   const samples = await checkSamples(received, name);
-  if (!(typeof eps === 'number' && eps > 0 && eps <= 1)) throw new RangeError(`${name}: eps must be in (0, 1] (pixels are in [0, 1]; 8/255 is about 0.031); got ${eps}.`);
+  checkModel(name, model);
+  if (!(typeof eps === 'number' && eps > 0 && eps <= 1)) throw new RangeError(`${name}: eps must be a number in (0, 1] (pixels are in [0, 1]; 8/255 is about 0.031); got ${JSON.stringify(eps)}.`);
   checkOptions(name, options, ['minAccuracy', 'maxSuccessRate', 'params', 'saveWorst']);
   const { minAccuracy, maxSuccessRate } = options;
   if ((minAccuracy === undefined) === (maxSuccessRate === undefined)) throw new Error(`${name}: give exactly one threshold, { minAccuracy } or { maxSuccessRate }.`);

@@ -60,6 +60,17 @@ describe('n = 0 is refused, with or without .not', () => {
   });
 });
 
+describe('a model that is not a model', () => {
+  it('gets an error naming what a model is, in every matcher that takes one', async () => {
+    const notAModel = /the model must be a tf\.LayersModel \(e\.g\. from loadModel\(dir\)\) or an object with predict\(images\)/;
+    await expect(expect(samples).toResistAttack(null as never, 'fgsm', 0.1, { minAccuracy: 0 })).rejects.toThrow(notAModel);
+    await expect(expect(samples).toHaveStableAttribution(null as never, 'gradcam', 0.5, { maxSSD: 1 })).rejects.toThrow(notAModel);
+    await expect(expect(samples).toHaveStableAttribution({ predicts: 1 } as never, 'occlusion', { from: 4, to: 2 }, { maxSSD: 1 })).rejects.toThrow(/got an object with keys predicts/);
+    await expect(expect(samples).not.toBeInvariantTo(null as never, perturbations.blur(0.5))).rejects.toThrow(notAModel);
+    await expect(expect(samples).toResistAttack(calm, 'fgsm', '0.1' as never, { minAccuracy: 0 })).rejects.toThrow(/eps must be a number in \(0, 1\] .* got "0\.1"/);
+  });
+});
+
 describe('labels that are not class indices', () => {
   it('are refused: float labels, and a negative label (never equal to a prediction)', async () => {
     const floats = { ...samples, labels: samples.labels.toFloat() as tf.Tensor1D };
