@@ -75,7 +75,7 @@ describe('toResistAttack checks the output of every attack, whoever wrote it', (
     const labels = await samples.labels.data();
     const robust = after.filter((p, i) => p === labels[i]).length / 12;
     expect(robust).toBeLessThan(0.5);
-    await expect(expect(samples).toResistAttack(twitchy, liar, 0.5, { minAccuracy: 0.5 })).rejects.toThrow(`robust accuracy under mine (eps 0) was ${robust.toFixed(3)}`);
+    await expect(expect(samples).toResistAttack(twitchy, liar, 0.5, { minAccuracy: 0.5 })).rejects.toThrow(`robust accuracy under mine (eps 0.5) was ${robust.toFixed(3)}`);
   });
 
   it('does not dispose the caller\'s images when an attack hands them back', async () => {

@@ -53,7 +53,8 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
     const correctAfter = labels.reduce((s, l, i) => s + (predsAfter[i] === l ? 1 : 0), 0);
     const correctBefore = labels.reduce((s, l, i) => s + (predsBefore[i] === l ? 1 : 0), 0);
     const flipped = labels.reduce((s, l, i) => s + (predsBefore[i] === l && success[i] ? 1 : 0), 0);
-    const params = (result.params ?? { ...options.params, eps }) as Record<string, unknown>;
+    // The budget the matcher checked, whatever the attack says it used (the gate selects by it).
+    const params = { ...((result.params ?? options.params ?? {}) as Record<string, unknown>), eps };
     const [hits, total] = minAccuracy !== undefined ? [correctAfter, n] : [flipped, correctBefore];
     const cmp = minAccuracy !== undefined ? '>=' : '<=';
     if (total === 0) {
