@@ -46,8 +46,8 @@ describe('toResistAttack', () => {
   });
 
   it('rejects bad input with errors that name the fix', async () => {
-    await expect(expect(samples).toResistAttack(calm, 'fgsm', 0, { minAccuracy: 0.5 })).rejects.toThrow(/eps must be in \(0, 1\]/);
-    await expect(expect(samples).toResistAttack(calm, 'fgsm', 1.5, { minAccuracy: 0.5 })).rejects.toThrow(/eps must be in \(0, 1\]/);
+    await expect(expect(samples).toResistAttack(calm, 'fgsm', 0, { minAccuracy: 0.5 })).rejects.toThrow(/eps must be a number in \(0, 1\]/);
+    await expect(expect(samples).toResistAttack(calm, 'fgsm', 1.5, { minAccuracy: 0.5 })).rejects.toThrow(/eps must be a number in \(0, 1\]/);
     // @ts-expect-error an unknown attack name is a compile error too; this checks the runtime error
     await expect(expect(samples).toResistAttack(calm, 'bim', 0.1, { minAccuracy: 0.5 })).rejects.toThrow(/Unknown attack "bim"; known attacks: 'fgsm', 'pgd', 'deepfool', 'cw'/);
     await expect(expect(samples).toResistAttack(calm, 'fgsm', 0.1, {})).rejects.toThrow(/exactly one threshold/);
