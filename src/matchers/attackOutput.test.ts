@@ -53,18 +53,20 @@ describe('toResistAttack checks the output of every attack, whoever wrote it', (
     await expect(expect(samples).toResistAttack(twitchy, big, 0.01, { minAccuracy: 0, params: { norm: 'l2' } })).rejects.toThrow(/exceeded its budget: image 0 is [\d.]+ away from its original in the L2 norm, above eps = 0\.01/);
   });
 
-  it('fails adversarials outside [0, 1], with NaN, or of the wrong shape', async () => {
-    const out = handWritten((x) => ({ adversarial: tf.tidy(() => x.sub(0.001) as tf.Tensor4D) }));
-    await expect(expect(samples).toResistAttack(twitchy, out, 0.05, { minAccuracy: 0 })).rejects.toThrow(/attack 'mine' returned pixels outside \[0, 1\] \(from -0\.00\d+/);
-    const nan = handWritten((x) => ({ adversarial: tf.fill(x.shape, Number.NaN) as tf.Tensor4D }));
-    await expect(expect(samples).toResistAttack(twitchy, nan, 0.05, { minAccuracy: 0 })).rejects.toThrow(/containing NaN or Infinity/);
-    const half = handWritten((x) => ({ adversarial: x.slice([0, 0, 0, 0], [2, -1, -1, -1]) }));
-    await expect(expect(samples).toResistAttack(twitchy, half, 0.05, { minAccuracy: 0 })).rejects.toThrow(/returned adversarial images of shape \[2, 8, 8, 3\] for images of shape \[12, 8, 8, 3\]/);
-    const none = handWritten(() => ({ adversarial: undefined }));
-    await expect(expect(samples).toResistAttack(twitchy, none, 0.05, { minAccuracy: 0 })).rejects.toThrow(/returned no adversarial tensor/);
-    const nothing = handWritten(() => undefined);
-    await expect(expect(samples).toResistAttack(twitchy, nothing, 0.05, { minAccuracy: 0 })).rejects.toThrow(/attack 'mine' returned undefined; run must resolve to an AttackResult/);
-  });
+  const faulty: [string, (x: tf.Tensor4D) => Partial<AttackResult> | undefined, RegExp][] = [
+    ['pixels outside [0, 1]', (x) => ({ adversarial: tf.tidy(() => x.sub(0.001) as tf.Tensor4D) }), /attack 'mine' returned pixels outside \[0, 1\] \(from -0\.00\d+/],
+    ['NaN pixels', (x) => ({ adversarial: tf.fill(x.shape, Number.NaN) as tf.Tensor4D }), /containing NaN or Infinity/],
+    ['fewer images than it was given', (x) => ({ adversarial: x.slice([0, 0, 0, 0], [2, -1, -1, -1]) }), /returned adversarial images of shape \[2, 8, 8, 3\] for images of shape \[12, 8, 8, 3\]/],
+    ['no adversarial tensor', () => ({ adversarial: undefined }), /returned no adversarial tensor/],
+    ['no result at all', () => undefined, /attack 'mine' returned undefined; run must resolve to an AttackResult/],
+  ];
+  for (const [what, make, message] of faulty) {
+    it(`fails an attack that returns ${what}`, async () => {
+      const before = tf.memory().numTensors;
+      await expect(expect(samples).toResistAttack(twitchy, handWritten(make), 0.05, { minAccuracy: 0 })).rejects.toThrow(message);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
 
   it('measures predictions itself: an attack that misreports them cannot raise robust accuracy', async () => {
     // Within budget and flipping every image of the fragile model, but claiming all stayed put.
@@ -84,15 +86,19 @@ describe('toResistAttack checks the output of every attack, whoever wrote it', (
     expect(samples.images.isDisposed).toBe(false);
   });
 
-  it('gives a clear error for an attack of the wrong shape', async () => {
-    const m = (attack: unknown) => expect(expect(samples).toResistAttack(calm, attack as never, 0.05, { minAccuracy: 0 })).rejects;
-    await m(async () => samples.images).toThrow(/the attack is a bare function; give an attack object \{ name, defaults, run \}/);
-    await m({ name: 'x' }).toThrow(/the attack object needs a "run" function .*; it has keys name/);
-    await m({ run: async () => undefined }).toThrow(/needs a non-empty string "name"/);
-    await m({ name: 'x', defaults: 3, run: async () => undefined }).toThrow(/a "defaults" object/);
-    await m(null).toThrow(/the attack must be a name .* got null/);
-    await m(42).toThrow(/got number/);
-  });
+  const shapes: [string, unknown, RegExp][] = [
+    ['a bare function', async () => undefined, /the attack is a bare function; give an attack object \{ name, defaults, run \}/],
+    ['an object without run', { name: 'x' }, /the attack object needs a "run" function .*; it has keys name/],
+    ['an object without a name', { run: async () => undefined }, /needs a non-empty string "name"/],
+    ['defaults that are not an object', { name: 'x', defaults: 3, run: async () => undefined }, /a "defaults" object/],
+    ['null', null, /the attack must be a name .* got null/],
+    ['a number', 42, /got number/],
+  ];
+  for (const [what, attack, message] of shapes) {
+    it(`gives a clear error for an attack that is ${what}`, async () => {
+      await expect(expect(samples).toResistAttack(calm, attack as never, 0.05, { minAccuracy: 0 })).rejects.toThrow(message);
+    });
+  }
 });
 
 describe('the built-in attacks pass the matcher\'s own budget check', () => {
