@@ -3,13 +3,12 @@
 // when given a thresholds file, and rebuilds the paper reproduction report (reports/paper.md) from
 // the claim files the paper specs write.
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { checkGate, parseThresholds } from './report/gate.js';
 import { claimsWrittenSince, readClaims, writePaperReport } from './report/paper.js';
 import { clearResults, isEmbeddedSample, readResults, type RobustnessRecord } from './report/record.js';
 import { writeHtmlReport, writeReport } from './report/write.js';
 import { obsoleteSnapshots, type SpecRun } from './snapshots/obsolete.js';
-import { relative } from 'node:path';
 
 /** The parts of Vitest's TestModule (reporter API) used to tell which spec files ran completely. */
 interface ModuleLike {

@@ -43,8 +43,8 @@ export function configureToMatchHeatmapSnapshot(common: HeatmapSnapshotOptions =
     const merged = { ...common, ...options };
     const ratio = merged.maxDiffRatio;
     const allowedPixels = ratio !== undefined ? Math.floor(ratio * r.totalPixels) : (merged.maxDiffPixels ?? 0);
-    // The report embeds images from reports/ only, so the heatmap as received is saved there too.
-    const heatmapPath = resolve('reports', 'heatmaps', spec, file);
+    // The report embeds images from its own folder only, so the heatmap as received is saved there too.
+    const heatmapPath = resolve(reportDir(), 'heatmaps', spec, file);
     await writeHeatmapPng(heatmapPath, received as never, { colormap: merged.colormap ?? 'jet' });
     record(this, undefined, {
       matcher: 'toMatchHeatmapSnapshot',

@@ -1,22 +1,23 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { PaperClaim } from './paper.js';
 import { renderPaperHtml } from './paperHtml.js';
 import { isEmbeddedSample, type RobustnessRecord } from './record.js';
+import { reportDir } from './reportDir.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /**
- * A saved image inlined as a data: URI, only when it is a PNG inside <root>/reports/ (after
- * following links): a record is data, and a path in it ("../../.ssh/id_rsa", "/etc/passwd") must
+ * A saved image inlined as a data: URI, only when it is a PNG inside the report folder (reports/
+ * unless ROBUSTNESS_REPORT_DIR says otherwise), after following links: a record is data, and a path in it ("../../.ssh/id_rsa", "/etc/passwd") must
  * not pull other files into a page that is shared as a CI artefact.
  */
 function img(path: unknown, root: string): string {
   if (typeof path !== 'string') return '';
-  const reports = resolve(root, 'reports');
+  const reports = reportDir(root);
   const inside = (p: string, dir: string) => {
     const r = relative(dir, p);
-    return r !== '' && !r.startsWith('..') && !isAbsolute(r);
+    return r !== '' && r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r);
   };
   const abs = resolve(root, path);
   if (!inside(abs, reports) || !abs.toLowerCase().endsWith('.png')) return `<p class="missing">${esc(path)} is not embedded: only PNG files under reports/ are.</p>`;

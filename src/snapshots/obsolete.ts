@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { snapshotDir } from './snapshotDir.js';
 
 /** A spec file as the reporter saw it: its path relative to the root, and whether every test in it ran and passed. */
 export interface SpecRun {
@@ -19,7 +20,7 @@ export function obsoleteSnapshots(runs: readonly SpecRun[], checked: Iterable<st
   const out: string[] = [];
   for (const run of runs) {
     if (!run.complete) continue;
-    const dir = resolve(root, 'snapshots', run.spec);
+    const dir = resolve(snapshotDir(root), run.spec);
     if (!existsSync(dir)) continue;
     for (const f of readdirSync(dir).sort()) {
       if (f.endsWith('.png') && !seen.has(join(dir, f))) out.push(relative(root, join(dir, f)));
