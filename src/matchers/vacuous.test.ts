@@ -59,7 +59,7 @@ describe('n = 0 is refused, with or without .not', () => {
   for (const [matcher, call] of emptyCases) {
     it(`empty samples in ${matcher}`, async () => {
       const none = emptyOf();
-      await expect(call(none as Samples)).rejects.toThrow(/samples hold no images, so the check would measure nothing/);
+      await expect(call(none as Samples)).rejects.toThrow(/samples hold 0 images, and a check on no images proves nothing/);
       tf.dispose([none.images, none.labels]);
     });
   }
