@@ -7,6 +7,7 @@ import { batchNormGradConfig } from './batchNormGrad.js';
 import { convGeometry } from './geometry.js';
 import { matMulWithoutTransposeFlags } from './matMulNoTranspose.js';
 import { maxPoolGradWasm } from './maxPoolGrad.js';
+import { depthToSpaceWasm, identityWasm } from './layoutWasm.js';
 import { installFusedTraining, uninstallFusedTraining } from './fusedTraining.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
@@ -53,7 +54,8 @@ function fallback(stock: KernelFunc | undefined, kernelName: string, why: string
  * Installs the backward-path kernels that make training and input gradients work on wasm and run
  * near forward speed: Conv2D dx and dW as forward convolutions (conv2dBackpropInput.ts,
  * conv2dBackpropFilter.ts), depthwise dx and dW (wasm has neither), MaxPoolGrad, matMuls without
- * transpose flags, a batch-norm gradient without full-size temporaries, and single-pass training-mode
+ * transpose flags, a batch-norm gradient without full-size temporaries, a zero-copy Identity, a direct
+ * DepthToSpace (layoutWasm.ts), and single-pass training-mode
  * batch norm and ReLU gradients (fusedTraining.ts). `select.ts` calls it
  * whenever a backend is chosen.
  *
@@ -112,6 +114,9 @@ export function installFastKernels(backendName: string): boolean {
     });
   }
   replace('MaxPoolGrad', backendName, () => maxPoolGradWasm);
+  // Zero-copy clone (every tensor the tape saves) and a direct DepthToSpace (the strided dx above).
+  replace('Identity', backendName, () => identityWasm);
+  replace('DepthToSpace', backendName, (stock) => depthToSpaceWasm(stock));
   // Training-mode batch norm and the ReLU gradient as single passes (fusedTraining.ts).
   installFusedTraining(backendName);
   return true;

@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../data/random.js';
+import { initBackend } from '../select.js';
+import { depthToSpaceWasm, identityWasm } from './layoutWasm.js';
+
+// The direct DepthToSpace against the cpu backend's (an independent implementation), and the
+// zero-copy Identity's sharing: a clone must read the same values and outlive its source.
+
+afterAll(async () => {
+  await initBackend({ announce: false });
+});
+
+describe('layout kernels on wasm', () => {
+  it('are the ones installed on wasm (not the stock kernels)', async () => {
+    await initBackend({ backend: 'wasm', announce: false });
+    expect(tf.getKernel('Identity', 'wasm')?.kernelFunc).toBe(identityWasm);
+    // depthToSpaceWasm wraps the stock kernel, so compare by behaviour: the stock one has no name.
+    expect((tf.getKernel('DepthToSpace', 'wasm') as { __fast?: boolean } | undefined)?.__fast).toBe(true);
+    expect(typeof depthToSpaceWasm(undefined)).toBe('function');
+  });
+
+  it('DepthToSpace (NHWC) equals the cpu backend exactly for random shapes and block sizes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.record({ b: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 5 }), w: fc.integer({ min: 1, max: 5 }), c: fc.integer({ min: 1, max: 5 }), s: fc.integer({ min: 2, max: 3 }), seed: fc.nat() }), async (k) => {
+        const rand = mulberry32(k.seed);
+        const shape: [number, number, number, number] = [k.b, k.h, k.w, k.c * k.s * k.s];
+        const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
+        await initBackend({ backend: 'wasm', announce: false });
+        const before = tf.memory().numTensors;
+        const fast = tf.tidy(() => tf.depthToSpace(tf.tensor4d(values, shape), k.s).dataSync());
+        expect(tf.memory().numTensors).toBe(before);
+        await initBackend({ backend: 'cpu', announce: false });
+        const ref = tf.tidy(() => tf.depthToSpace(tf.tensor4d(values, shape), k.s).dataSync());
+        expect(Array.from(fast)).toEqual(Array.from(ref));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('Identity: a clone reads the same values, survives its source, and is freed with the last reference', async () => {
+    await initBackend({ backend: 'wasm', announce: false });
+    const mem0 = tf.memory();
+    const a = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const b = tf.clone(a);
+    expect(b.dataId).toBe(a.dataId);
+    expect(tf.memory().numTensors).toBe(mem0.numTensors + 2);
+    // one data buffer for both (the engine's byte count is per tensor, so it is not the measure)
+    expect(tf.memory().numDataBuffers).toBe(mem0.numDataBuffers + 1);
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    // Ops on the clone make new data; the clone itself never changes.
+    const c = tf.add(b, 1);
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    tf.dispose([b, c]);
+    expect(tf.memory().numTensors).toBe(mem0.numTensors);
+    expect(tf.memory().numBytes).toBe(mem0.numBytes);
+  });
+
+  it('Identity keeps gradients and variables right (a variable read through a clone, then assigned)', async () => {
+    await initBackend({ backend: 'wasm', announce: false });
+    const v = tf.variable(tf.tensor1d([1, 2, 3]));
+    const snapshot = tf.clone(v);
+    v.assign(tf.tensor1d([7, 8, 9]));
+    expect(Array.from(snapshot.dataSync())).toEqual([1, 2, 3]);
+    const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.clone(x), x)))(snapshot);
+    expect(Array.from(g.dataSync())).toEqual([2, 4, 6]);
+    tf.dispose([v, snapshot, g]);
+  });
+});
