@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { frozenGraph } from './frozen.js';
 
 /**
  * Anything that classifies an image batch: a `tf.LayersModel`, or an object whose `predict`
@@ -213,6 +214,9 @@ function rawForward(model: Classifier): (x: tf.Tensor4D) => tf.Tensor2D {
     const convs = conv2dLayers(model);
     return (x) => {
       checkInputShape(model, x);
+      // The folded, fused graph when the model allows it (frozen.ts); the layers as they are otherwise.
+      const frozen = frozenGraph(model);
+      if (frozen) return singleOutput(frozen.run(x), `LayersModel '${name}'`);
       return withLazyConvGradients(convs, () => singleOutput(model.apply(x, { training: false }) as tf.Tensor | tf.Tensor[], `LayersModel '${name}'`));
     };
   }
@@ -287,8 +291,11 @@ export async function resolveClassifier(model: Classifier, options: ClassifierOp
     }
     if (peel) {
       const convs = conv2dLayers(model as tf.LayersModel);
+      const lm = model as tf.LayersModel;
       logits = (x) => {
-        checkInputShape(model as tf.LayersModel, x);
+        checkInputShape(lm, x);
+        const frozen = frozenGraph(lm);
+        if (frozen?.endsInSoftmax) return singleOutput(frozen.run(x, true), `LayersModel '${lm.name}'`);
         return withLazyConvGradients(convs, () => peel!(x));
       };
       trueLogits = true;

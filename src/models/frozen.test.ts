@@ -1,0 +1,177 @@
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { gradcam } from '../attribution/gradcam.js';
+import { cifar10 } from '../data/cifar10.js';
+import { mulberry32 } from '../data/random.js';
+import { relErr } from '../test-support/numeric.js';
+import { buildModel, type ModelSpec } from './build.js';
+import { resolveClassifier } from './classifier.js';
+import { frozenGraph, setFrozenInference } from './frozen.js';
+import { loadModel } from './io.js';
+
+// The frozen graph (folded batch norm, fused conv + bias + ReLU, input-gradient-only backward)
+// against the stock layer-by-layer path on the same weights: the same predictions, logits and
+// input gradients to float32 tolerance, on the shipped fixture and on every architecture the
+// package builds with random batch-norm statistics (so the folding is not an identity).
+
+const FIXTURE = fileURLToPath(new URL('../../fixtures/models/resnet20-base', import.meta.url));
+
+afterEach(() => setFrozenInference(true));
+
+/** Logits and the input gradient of the summed cross-entropy through resolveClassifier, both paths. */
+async function bothPaths(model: tf.LayersModel, x: tf.Tensor4D, labels: tf.Tensor1D) {
+  const out: Record<'stock' | 'frozen', { logits: Float32Array; grad: Float32Array; preds: number[] }> = {} as never;
+  for (const mode of ['stock', 'frozen'] as const) {
+    setFrozenInference(mode === 'frozen');
+    const clf = await resolveClassifier(model);
+    const before = tf.memory().numTensors;
+    const [logits, grad] = tf.tidy(() => {
+      const onehot = tf.oneHot(labels, clf.numClasses);
+      const g = tf.grad((v: tf.Tensor) => tf.neg(tf.sum(tf.mul(tf.logSoftmax(clf.logits(v as tf.Tensor4D)), onehot))) as tf.Scalar)(x);
+      return [clf.logits(x), g];
+    });
+    out[mode] = { logits: (await logits!.data()) as Float32Array, grad: (await grad!.data()) as Float32Array, preds: Array.from(await logits!.argMax(1).data()) };
+    tf.dispose([logits!, grad!]);
+    expect(tf.memory().numTensors - before).toBe(1); // the argMax read above, disposed by nobody yet
+  }
+  return out;
+}
+
+/** Random gamma, beta, moving mean and variance for every batch-norm layer (a fresh model's are 1, 0, 0, 1). */
+function randomizeBatchNorm(model: tf.LayersModel, seed: number): number {
+  const rand = mulberry32(seed);
+  let count = 0;
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    const c = layer.getWeights()[0]!.shape[0]!;
+    const vec = (f: () => number) => tf.tensor1d(Float32Array.from({ length: c }, f));
+    const w = [vec(() => 0.5 + rand()), vec(() => rand() - 0.5), vec(() => 0.4 * (rand() - 0.5)), vec(() => 0.2 + rand())];
+    layer.setWeights(w);
+    tf.dispose(w);
+    count++;
+  }
+  return count;
+}
+
+describe('frozen inference graph', () => {
+  it('on the shipped resnet20-base: same predictions, logits and input gradients as the stock path, no tensors left', async () => {
+    const model = await loadModel(FIXTURE);
+    const { images, labels } = await cifar10.test({ count: 64, seed: 3 });
+    expect(frozenGraph(model)).toBeDefined();
+    const r = await bothPaths(model, images, labels);
+    expect(r.frozen.preds).toEqual(r.stock.preds);
+    expect(relErr(r.frozen.logits, r.stock.logits)).toBeLessThan(1e-5);
+    // The gradient passes every ReLU mask; a pre-activation within rounding of 0 can fall on the
+    // other side after folding, which moves a few entries (measured about 1e-5 relative here).
+    expect(relErr(r.frozen.grad, r.stock.grad)).toBeLessThan(1e-3);
+    tf.dispose([images, labels]);
+    model.dispose();
+  });
+
+  const specs: ModelSpec[] = [
+    { arch: 'resnet', depth: 8, width: 0.25, seed: 1 },
+    { arch: 'mobilenet', depth: 2, width: 0.25, seed: 2 },
+    { arch: 'vgg16', width: 0.125, seed: 3 },
+    { arch: 'cnn1', seed: 4 },
+  ];
+  for (const spec of specs) {
+    it(`on a ${spec.arch} with random batch-norm statistics: same logits and input gradients`, async () => {
+      const model = buildModel(spec);
+      const bns = randomizeBatchNorm(model, spec.seed!);
+      if (spec.arch !== 'cnn1') expect(bns).toBeGreaterThan(0);
+      expect(frozenGraph(model)).toBeDefined();
+      const x = tf.randomUniform([6, 32, 32, 3], 0, 1, 'float32', spec.seed) as tf.Tensor4D;
+      const y = tf.tensor1d([0, 1, 2, 3, 4, 5], 'int32');
+      const r = await bothPaths(model, x, y);
+      expect(r.frozen.preds).toEqual(r.stock.preds);
+      expect(relErr(r.frozen.logits, r.stock.logits)).toBeLessThan(1e-5);
+      expect(relErr(r.frozen.grad, r.stock.grad)).toBeLessThan(1e-3);
+      tf.dispose([x, y]);
+      model.dispose();
+    });
+  }
+
+  it('folds again when the weights change (a model trained between attacks is never stale)', async () => {
+    const model = buildModel({ arch: 'resnet', depth: 8, width: 0.25, seed: 5 });
+    randomizeBatchNorm(model, 5);
+    const x = tf.randomUniform([4, 32, 32, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const clf = await resolveClassifier(model);
+    const first = await tf.tidy(() => clf.logits(x)).array();
+    randomizeBatchNorm(model, 6);
+    const conv = model.layers.find((l) => l.getClassName() === 'Conv2D')!;
+    const k = conv.getWeights()[0]!;
+    const doubled = tf.mul(k, 2);
+    conv.setWeights([doubled, ...conv.getWeights().slice(1)]);
+    doubled.dispose();
+    const frozen = tf.tidy(() => clf.logits(x));
+    setFrozenInference(false);
+    const stock = tf.tidy(() => clf.logits(x));
+    const [a, b] = [(await frozen.data()) as Float32Array, (await stock.data()) as Float32Array];
+    expect(relErr(a, b)).toBeLessThan(1e-5);
+    expect(relErr(a, Float32Array.from(first.flat()))).toBeGreaterThan(1e-2);
+    tf.dispose([frozen, stock, x]);
+    model.dispose();
+  });
+
+  it('gives pre-softmax logits for a model that ends in softmax, equal to the stock peeled path', async () => {
+    const input = tf.input({ shape: [8, 8, 3] });
+    let h = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+    h = tf.layers.batchNormalization().apply(h) as tf.SymbolicTensor;
+    h = tf.layers.activation({ activation: 'relu' }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotNormal({ seed: 2 }) }).apply(h) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    randomizeBatchNorm(model, 7);
+    expect(frozenGraph(model)?.endsInSoftmax).toBe(true);
+    const x = tf.randomUniform([3, 8, 8, 3], 0, 1, 'float32', 8) as tf.Tensor4D;
+    const r = await bothPaths(model, x, tf.tensor1d([0, 1, 2], 'int32'));
+    expect(relErr(r.frozen.logits, r.stock.logits)).toBeLessThan(1e-5);
+    expect(relErr(r.frozen.grad, r.stock.grad)).toBeLessThan(1e-4);
+    // The probabilities come out of the frozen graph too.
+    const clf = await resolveClassifier(model);
+    const p = tf.tidy(() => clf.probabilities(x).sum(1));
+    (await p.data()).forEach((v) => expect(v).toBeCloseTo(1, 5));
+    tf.dispose([p, x]);
+    model.dispose();
+  });
+
+  it('keeps a hooked layer as its own step: Grad-CAM maps equal the stock path', async () => {
+    const model = buildModel({ arch: 'resnet', depth: 8, width: 0.25, seed: 9 });
+    randomizeBatchNorm(model, 9);
+    const x = tf.randomUniform([4, 32, 32, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+    const maps: Float32Array[] = [];
+    for (const on of [false, true]) {
+      setFrozenInference(on);
+      const before = tf.memory().numTensors;
+      const m = await gradcam(model, x);
+      maps.push((await m.data()) as Float32Array);
+      m.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    expect(relErr(maps[1]!, maps[0]!)).toBeLessThan(1e-4);
+    tf.dispose(x);
+    model.dispose();
+  });
+
+  it('declines a layer it does not fold (a tanh conv), and the model then runs as usual', async () => {
+    const model = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 2, kernelSize: 3, activation: 'tanh' }), tf.layers.flatten(), tf.layers.dense({ units: 2 })] });
+    expect(frozenGraph(model)).toBeUndefined();
+    const clf = await resolveClassifier(model);
+    const x = tf.randomUniform([2, 6, 6, 1]) as tf.Tensor4D;
+    const a = tf.tidy(() => clf.logits(x));
+    const b = model.predict(x) as tf.Tensor;
+    expect(relErr((await a.data()) as Float32Array, (await b.data()) as Float32Array)).toBeLessThan(1e-6);
+    tf.dispose([a, b, x]);
+    model.dispose();
+  });
+
+  it('is off when turned off', () => {
+    const model = buildModel({ arch: 'cnn1', seed: 1 });
+    setFrozenInference(false);
+    expect(frozenGraph(model)).toBeUndefined();
+    setFrozenInference(true);
+    expect(frozenGraph(model)).toBeDefined();
+    model.dispose();
+  });
+});
