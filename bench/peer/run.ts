@@ -1,0 +1,216 @@
+// Side by side with PyTorch on the same machine, in one run: PGD-10 on fixtures/models/resnet20-base
+// (the same weights on both sides, 500 CIFAR-10 test images, batch 100) and the small CNN's
+// training step and input gradient (batch 64), the two sides alternating round by round so both
+// see the same background load. Also times Grad-CAM and the sliding patch here (no peer).
+// Writes the "peer" section of bench/RESULTS.md. Run: npx tsx bench/peer/run.ts
+// (PEER_ROUNDS=n for more rounds). Without PyTorch the peer side is skipped and the command to
+// install it is printed.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { attacks } from '../../src/attacks/index.js';
+import { gradcam, occlusion } from '../../src/attribution/index.js';
+import { initBackend } from '../../src/backend/index.js';
+import { cifar10 } from '../../src/data/index.js';
+import { loadModel, predictClasses } from '../../src/models/index.js';
+import { setFrozenInference } from '../../src/models/frozen.js';
+import { machineLine, writeResultsSection } from '../results.js';
+import { inputGradient, smallCnn, trainStep } from '../smallCnn.js';
+
+const ROUNDS = Number(process.env.PEER_ROUNDS ?? 3);
+const IMAGES = 500;
+const BATCH = 100;
+const SMALL_BATCH = 64;
+const SMALL_REPS = 3;
+const EPS = 8 / 255;
+const MODEL_DIR = fileURLToPath(new URL('../../fixtures/models/resnet20-base', import.meta.url));
+const PEER = fileURLToPath(new URL('./torch_peer.py', import.meta.url));
+const PYTHON = process.env.PEER_PYTHON ?? '/usr/bin/python3';
+const INSTALL = 'apt-get update && apt-get install -y python3-torch   (Debian\'s PyTorch; the peer runs with /usr/bin/python3, or set PEER_PYTHON)';
+
+/** The PyTorch process: one JSON command per line in, one JSON answer per line out. */
+class Peer {
+  private readonly lines: AsyncIterator<string>;
+  private constructor(private readonly proc: ChildProcessWithoutNullStreams) {
+    this.lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+  }
+  static async start(): Promise<{ peer?: Peer; why?: string }> {
+    const proc = spawn(PYTHON, [PEER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const failed = new Promise<string>((resolve) => {
+      proc.once('error', (e) => resolve(e.message));
+      proc.once('exit', (code) => resolve(`exited with ${code}: ${stderr.trim().split('\n').slice(-1)[0] ?? ''}`));
+    });
+    const peer = new Peer(proc);
+    const hello = peer.ask({ cmd: 'hello' });
+    const first = await Promise.race([hello.then(() => undefined), failed]);
+    if (first !== undefined) return { why: first };
+    peer.version = (await hello) as { torch: string; threads: number };
+    return { peer };
+  }
+  version: { torch: string; threads: number } = { torch: '', threads: 0 };
+  async ask(cmd: object): Promise<Record<string, unknown>> {
+    this.proc.stdin.write(`${JSON.stringify(cmd)}\n`);
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error('the PyTorch peer exited');
+    const out = JSON.parse(value) as Record<string, unknown>;
+    if (!out.ok) throw new Error(`PyTorch peer: ${String(out.error)}`);
+    return out;
+  }
+  async stop(): Promise<void> {
+    await this.ask({ cmd: 'quit' }).catch(() => undefined);
+    this.proc.kill();
+  }
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+const range = (v: number[], digits = 0) => {
+  const lo = Math.min(...v);
+  const hi = Math.max(...v);
+  return lo.toFixed(digits) === hi.toFixed(digits) ? lo.toFixed(digits) : `${lo.toFixed(digits)}-${hi.toFixed(digits)}`;
+};
+
+async function main(): Promise<void> {
+  const loadStart = loadavg();
+  await initBackend({ backend: 'wasm', announce: false });
+  const model = await loadModel(MODEL_DIR);
+  const samples = await cifar10.test({ count: IMAGES, seed: 1 });
+  const x = samples.images;
+  const y = samples.labels;
+  const modes = (process.env.PEER_MODES ?? 'stock,frozen').split(',') as ('stock' | 'frozen')[];
+
+  const dir = mkdtempSync(join(tmpdir(), 'peer-'));
+  const { peer, why } = await Peer.start();
+  if (!peer) console.log(`PyTorch peer skipped (${why}). Install it with: ${INSTALL}`);
+
+  const rows = new Map<string, number[]>();
+  const push = (k: string, v: number) => rows.set(k, [...(rows.get(k) ?? []), v]);
+  let agreement = 'n/a';
+  try {
+    const preds: Record<string, Int32Array> = {};
+    for (const mode of modes) {
+      setFrozenInference(mode === 'frozen');
+      preds[mode] = await predictClasses(model, x);
+    }
+    const ref = preds[modes[0]!]!;
+    const labels = await y.data();
+    const acc = ref.filter((p, i) => p === labels[i]).length / IMAGES;
+    if (peer) {
+      writeFileSync(join(dir, 'x.f32'), new Uint8Array((await x.data()).buffer));
+      writeFileSync(join(dir, 'y.i32'), new Uint8Array(new Int32Array(labels).buffer));
+      const loaded = await peer.ask({ cmd: 'load', model: MODEL_DIR, images: join(dir, 'x.f32'), labels: join(dir, 'y.i32'), shape: x.shape });
+      const theirs = loaded.predictions as number[];
+      agreement = `${theirs.filter((p, i) => p === ref[i]).length}/${IMAGES}`;
+    }
+    const modeAgreement = modes.length > 1 ? `${preds[modes[1]!]!.filter((p, i) => p === ref[i]).length}/${IMAGES}` : 'n/a';
+    console.log(`clean accuracy ${(acc * 100).toFixed(1)}%, predictions equal to PyTorch's: ${agreement}, ${modes.join(' vs ')}: ${modeAgreement}`);
+
+    const smallModel = smallCnn();
+    const opt = tf.train.adam(1e-3);
+    const sx = tf.randomUniform([SMALL_BATCH, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const sy = tf.oneHot(tf.tensor1d(Array.from({ length: SMALL_BATCH }, (_, i) => i % 10), 'int32'), 10) as tf.Tensor2D;
+    trainStep(smallModel, opt, sx, sy);
+    tf.dispose(inputGradient(smallModel, sx, sy));
+
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const mode of modes) {
+        setFrozenInference(mode === 'frozen');
+        let t = performance.now();
+        const r = await attacks.pgd.run(model, x, y, { eps: EPS, batchSize: BATCH, seed: round });
+        push(`pgd ${mode}`, (IMAGES / (performance.now() - t)) * 1000);
+        r.adversarial.dispose();
+        t = performance.now();
+        const cams = await gradcam(model, x.slice([0, 0, 0, 0], [BATCH, -1, -1, -1]), { batchSize: BATCH });
+        push(`gradcam ${mode}`, (BATCH / (performance.now() - t)) * 1000);
+        cams.dispose();
+        const few = x.slice([0, 0, 0, 0], [4, -1, -1, -1]);
+        t = performance.now();
+        const maps = await occlusion(model, few, { patch: 4, stride: 2, batchSize: 225 });
+        push(`occlusion ${mode}`, (4 / (performance.now() - t)) * 1000);
+        tf.dispose([maps, few]);
+      }
+      setFrozenInference(true);
+      if (peer) {
+        const p = await peer.ask({ cmd: 'pgd', batch: BATCH, eps: EPS, steps: 10, seed: round });
+        push('pgd peer', IMAGES / (p.seconds as number));
+      }
+      for (let i = 0; i < SMALL_REPS; i++) {
+        let t = performance.now();
+        trainStep(smallModel, opt, sx, sy);
+        push('train ours', performance.now() - t);
+        t = performance.now();
+        const g = inputGradient(smallModel, sx, sy);
+        await g.data();
+        push('grad ours', performance.now() - t);
+        g.dispose();
+      }
+      if (peer) {
+        const p = await peer.ask({ cmd: 'small', batch: SMALL_BATCH, reps: SMALL_REPS });
+        for (const v of p.train_ms as number[]) push('train peer', v);
+        for (const v of p.grad_ms as number[]) push('grad peer', v);
+      }
+      console.log(`round ${round + 1}/${ROUNDS}: ${[...rows].map(([k, v]) => `${k} ${v[v.length - 1]!.toFixed(1)}`).join(', ')}`);
+    }
+    tf.dispose([sx, sy]);
+    smallModel.dispose();
+  } finally {
+    await peer?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const loadEnd = loadavg();
+  const get = (k: string) => rows.get(k) ?? [];
+  // Ratios per round (ours / theirs in the same round), so both sides saw the same load.
+  const ratio = (ours: number[], theirs: number[], higherIsBetter: boolean) =>
+    theirs.length ? range(ours.map((o, i) => (higherIsBetter ? o / theirs[i]! : theirs[i]! / o)), 2) + 'x' : 'n/a (no peer)';
+  const perRound = (v: number[]) => Array.from({ length: ROUNDS }, (_, r) => median(v.slice(r * SMALL_REPS, (r + 1) * SMALL_REPS)));
+  const last = modes[modes.length - 1]!;
+  const lines: string[] = [];
+  for (const mode of modes) {
+    lines.push(`| PGD-10, Linf 8/255, 500 images, batch 100 (${mode}) | ${range(get(`pgd ${mode}`), 1)} img/s | ${peer ? range(get('pgd peer'), 1) + ' img/s' : 'n/a'} | ${ratio(get(`pgd ${mode}`), get('pgd peer'), true)} |`);
+  }
+  const trainOurs = perRound(get('train ours'));
+  const trainPeer = peer ? perRound(get('train peer')) : [];
+  const gradOurs = perRound(get('grad ours'));
+  const gradPeer = peer ? perRound(get('grad peer')) : [];
+  lines.push(`| small CNN, batch 64, training step | ${range(trainOurs)} ms | ${peer ? range(trainPeer) + ' ms' : 'n/a'} | ${ratio(trainOurs, trainPeer, false)} |`);
+  lines.push(`| small CNN, batch 64, input gradient | ${range(gradOurs)} ms | ${peer ? range(gradPeer) + ' ms' : 'n/a'} | ${ratio(gradOurs, gradPeer, false)} |`);
+  const attribution = modes.map((m) => `| ${m} | ${range(get(`gradcam ${m}`), 1)} | ${range(get(`occlusion ${m}`), 2)} |`);
+  const speedup = (k: string) => (modes.includes('stock') && modes.includes('frozen') ? ` (frozen / stock per round: ${range(get(`${k} frozen`).map((v, i) => v / get(`${k} stock`)[i]!), 2)}x)` : '');
+  const fmt = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
+  const text = `## Side by side with PyTorch (bench/peer/run.ts, \`npx tsx bench/peer/run.ts\`)
+
+${machineLine()}; load average at the start ${fmt(loadStart)}, at the end ${fmt(loadEnd)}.
+${peer ? `PyTorch ${peer.version.torch}, ${peer.version.threads} threads (Debian's python3-torch, bench/peer/torch_peer.py)` : `PyTorch not installed here; the peer side was skipped (${INSTALL})`}.
+${ROUNDS} rounds, the sides alternating within each round; ranges over the rounds, ratios taken per round
+(ours / theirs in throughput, theirs / ours in time, so above 1 means faster than PyTorch). This project runs
+on one thread (wasm); PyTorch uses both cores. "stock" is the library's logits path before issue 20 (the
+LayersModel applied layer by layer), "frozen" the folded, fused inference graph (src/models/frozen.ts).
+
+Same weights on both sides (fixtures/models/resnet20-base, read from model.json and weights.bin by the peer):
+predictions on the 500 images equal to PyTorch's for ${agreement} (stock vs frozen here: ${modes.length > 1 ? 'see below' : 'n/a'}).
+
+| work | this project (wasm + our kernels) | PyTorch, ${peer?.version.threads ?? 2} threads | ratio |
+| --- | --- | --- | --- |
+${lines.join('\n')}
+
+The small CNN rows run on the ${last} setting (training does not use the frozen graph).
+
+Attributions on resnet20-base, this project only, images/s: Grad-CAM on 100 images (batch 100), the sliding
+patch (patch 4, stride 2, 225 positions, fill 0.5) on 4 images.
+
+| setting | Grad-CAM | sliding patch |
+| --- | --- | --- |
+${attribution.join('\n')}
+
+PGD${speedup('pgd')}; Grad-CAM${speedup('gradcam')}; sliding patch${speedup('occlusion')}.
+`;
+  console.log(text);
+  writeResultsSection('peer', text);
+}
+
+await main();
