@@ -14,6 +14,7 @@ import { cifar10 } from '../../src/data/index.js';
 import { loadModel } from '../../src/models/index.js';
 import { setFrozenInference } from '../../src/models/frozen.js';
 import { machineLine, writeResultsSection } from '../results.js';
+import { useSharedCifar } from './data.js';
 
 /**
  * Process CPU time in ms: with other jobs on the two cores, wall-clock time around a kernel also
@@ -149,6 +150,7 @@ async function profile(f: () => Promise<void>): Promise<Stats> {
 
 async function main(): Promise<void> {
   const loadStart = loadavg();
+  useSharedCifar();
   await initBackend({ backend: 'wasm', announce: false });
   const model = await loadModel(MODEL_DIR);
   const { images: x, labels: y } = await cifar10.test({ count: 100, seed: 1 });

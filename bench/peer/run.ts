@@ -19,6 +19,7 @@ import { cifar10 } from '../../src/data/index.js';
 import { loadModel, predictClasses } from '../../src/models/index.js';
 import { setFrozenInference } from '../../src/models/frozen.js';
 import { machineLine, writeResultsSection } from '../results.js';
+import { useSharedCifar } from './data.js';
 import { inputGradient, smallCnn, trainStep } from '../smallCnn.js';
 
 const ROUNDS = Number(process.env.PEER_ROUNDS ?? 3);
@@ -77,6 +78,7 @@ const range = (v: number[], digits = 0) => {
 
 async function main(): Promise<void> {
   const loadStart = loadavg();
+  useSharedCifar();
   await initBackend({ backend: 'wasm', announce: false });
   const model = await loadModel(MODEL_DIR);
   const samples = await cifar10.test({ count: IMAGES, seed: 1 });
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
   const rows = new Map<string, number[]>();
   const push = (k: string, v: number) => rows.set(k, [...(rows.get(k) ?? []), v]);
   let agreement = 'n/a';
+  let modeAgreement = 'n/a';
   try {
     const preds: Record<string, Int32Array> = {};
     for (const mode of modes) {
@@ -107,7 +110,7 @@ async function main(): Promise<void> {
       const theirs = loaded.predictions as number[];
       agreement = `${theirs.filter((p, i) => p === ref[i]).length}/${IMAGES}`;
     }
-    const modeAgreement = modes.length > 1 ? `${preds[modes[1]!]!.filter((p, i) => p === ref[i]).length}/${IMAGES}` : 'n/a';
+    modeAgreement = modes.length > 1 ? `${preds[modes[1]!]!.filter((p, i) => p === ref[i]).length}/${IMAGES}` : 'n/a';
     console.log(`clean accuracy ${(acc * 100).toFixed(1)}%, predictions equal to PyTorch's: ${agreement}, ${modes.join(' vs ')}: ${modeAgreement}`);
 
     const smallModel = smallCnn();
@@ -192,7 +195,7 @@ on one thread (wasm); PyTorch uses both cores. "stock" is the library's logits p
 LayersModel applied layer by layer), "frozen" the folded, fused inference graph (src/models/frozen.ts).
 
 Same weights on both sides (fixtures/models/resnet20-base, read from model.json and weights.bin by the peer):
-predictions on the 500 images equal to PyTorch's for ${agreement} (stock vs frozen here: ${modes.length > 1 ? 'see below' : 'n/a'}).
+predictions on the 500 images equal to PyTorch's for ${agreement}; ${modes.join(' and ')} here agree on ${modeAgreement}.
 
 | work | this project (wasm + our kernels) | PyTorch, ${peer?.version.threads ?? 2} threads | ratio |
 | --- | --- | --- | --- |

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Classifier } from '../models/classifier.js';
 import { resolveClassifier } from '../models/classifier.js';
+import { frozenHead } from '../models/frozen.js';
 import { ATTRIBUTION_COMMON_DEFAULTS, type AttributionCommon, checkImages, fillAttributionParams, inChunks, resolveTargets } from './common.js';
 import { normalizeMaps, resizeMaps } from './heatmap.js';
 import { CONV_LAYER_CLASSES, featureMapSize, findLayerByName, flattenLayers, outputRank, singleTensor, withLayerHook } from './layers.js';
@@ -94,7 +95,13 @@ export async function gradcam(model: Classifier, x: tf.Tensor4D, params?: Partia
         if (A.shape[1]! * A.shape[2]! === 1) throw new Error(`Grad-CAM: layer '${layer.name}' outputs 1x1 feature maps, so every map would be the same value at every pixel and explain nothing. Name an earlier layer with a larger spatial output (findGradCamLayer picks the last one).`);
         const classes = targets ? tf.tensor1d(targets.subarray(start, start + n), 'int32') : (tf.argMax(logits, 1) as tf.Tensor1D);
         const onehot = tf.oneHot(classes, clf.numClasses);
-        const dA = tf.grad((a: tf.Tensor) => withLayerHook(layer, () => a.clone(), () => tf.sum(tf.mul(clf.logits(chunk), onehot)) as tf.Scalar))(A);
+        // The scores as a function of the layer's output: through the frozen graph's layers after
+        // it when it has them (the layers before need not run again), else the whole model with
+        // the layer's output substituted.
+        const head = frozenHead(lm, layer);
+        const headLogits = !head ? undefined : clf.output === 'logits' ? (a: tf.Tensor) => head.run(a) : clf.trueLogits && head.endsInSoftmax ? (a: tf.Tensor) => head.run(a, true) : undefined;
+        const scores = (a: tf.Tensor) => (headLogits ? headLogits(a) : withLayerHook(layer, () => a.clone(), () => clf.logits(chunk)));
+        const dA = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(scores(a), onehot)) as tf.Scalar)(A);
         const alpha = tf.mean(dA, [1, 2], true);
         const cam = tf.relu(tf.sum(tf.mul(A, alpha), 3)) as tf.Tensor3D;
         return normalizeMaps(resizeMaps(cam, [H, W]), 'max');

@@ -7,7 +7,7 @@ import { mulberry32 } from '../data/random.js';
 import { relErr } from '../test-support/numeric.js';
 import { buildModel, type ModelSpec } from './build.js';
 import { resolveClassifier } from './classifier.js';
-import { frozenGraph, setFrozenInference } from './frozen.js';
+import { frozenGraph, frozenHead, setFrozenInference } from './frozen.js';
 import { loadModel } from './io.js';
 
 // The frozen graph (folded batch norm, fused conv + bias + ReLU, input-gradient-only backward)
@@ -150,6 +150,28 @@ describe('frozen inference graph', () => {
       expect(tf.memory().numTensors).toBe(before);
     }
     expect(relErr(maps[1]!, maps[0]!)).toBeLessThan(1e-4);
+    tf.dispose(x);
+    model.dispose();
+  });
+
+  it('runs the layers after an inner layer from its output (frozenHead), and declines a layer a skip connection passes over', async () => {
+    const model = buildModel({ arch: 'resnet', depth: 8, width: 0.25, seed: 10 });
+    randomizeBatchNorm(model, 10);
+    const x = tf.randomUniform([3, 32, 32, 3], 0, 1, 'float32', 10) as tf.Tensor4D;
+    const relus = model.layers.filter((l) => l.getClassName() === 'ReLU' || l.getClassName() === 'Activation');
+    const last = relus[relus.length - 1]!;
+    const head = frozenHead(model, last);
+    expect(head).toBeDefined();
+    // The last ReLU's output through a truncated model, then the head, against the whole model.
+    const trunk = tf.model({ inputs: model.inputs, outputs: last.output as tf.SymbolicTensor });
+    const before = tf.memory().numTensors;
+    const [viaHead, whole] = tf.tidy(() => [head!.run(trunk.predict(x) as tf.Tensor), model.predict(x) as tf.Tensor]);
+    expect(relErr((await viaHead!.data()) as Float32Array, (await whole!.data()) as Float32Array)).toBeLessThan(1e-5);
+    tf.dispose([viaHead!, whole!]);
+    expect(tf.memory().numTensors).toBe(before);
+    // The ReLU inside the first residual block: the add after it also reads the block's input.
+    const inner = model.layers.find((l) => l.getClassName() === 'Add')!.inboundNodes[0]!.inboundLayers.find((l) => l.getClassName() !== 'ReLU' && l.getClassName() !== 'Activation')!;
+    expect(frozenHead(model, inner)).toBeUndefined();
     tf.dispose(x);
     model.dispose();
   });

@@ -51,6 +51,8 @@ interface GraphNode {
 /** One step of the compiled graph. `weights` are read when the graph is (re)built. */
 interface Step {
   out: number;
+  /** Set for a layer run as its own step through its `call` (hooked or kept apart). */
+  layer?: Layer;
   inputs: number[];
   run: (xs: tf.Tensor[], w: WeightSet) => tf.Tensor;
 }
@@ -157,7 +159,8 @@ function host(v: tf.LayerVariable): Float32Array {
  * path then runs). Layers hooked at compile time (Grad-CAM's capture) stay separate steps that go
  * through their own `call`, so the hook sees what it would see in the stock path.
  */
-function compile(model: tf.LayersModel): Compiled | undefined {
+function compile(model: tf.LayersModel, keep: ReadonlySet<Layer>): Compiled | undefined {
+  const separate = (layer: Layer) => isHooked(layer) || keep.has(layer);
   const graph = readGraph(model);
   if (!graph) return undefined;
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
@@ -177,9 +180,9 @@ function compile(model: tf.LayersModel): Compiled | undefined {
   for (const n of graph.nodes) {
     if (alias.has(n.id) || n.cls === 'InputLayer') continue;
     const inputs = n.inputs.map(resolve);
-    if (isHooked(n.layer)) {
+    if (separate(n.layer)) {
       const layer = n.layer as unknown as { call(i: tf.Tensor | tf.Tensor[], k: object): tf.Tensor | tf.Tensor[] };
-      steps.push({ out: n.id, inputs, run: (xs) => single(layer.call(xs.length === 1 ? xs[0]! : xs, { training: false })) });
+      steps.push({ out: n.id, inputs, layer: n.layer, run: (xs) => single(layer.call(xs.length === 1 ? xs[0]! : xs, { training: false })) });
       continue;
     }
     if (n.cls === 'Conv2D' || n.cls === 'DepthwiseConv2D') {
@@ -193,7 +196,7 @@ function compile(model: tf.LayersModel): Compiled | undefined {
       let end = n.id;
       let bn: BnCfg | undefined;
       const next = only(n.id);
-      if (!relu && next?.cls === 'BatchNormalization' && !isHooked(next.layer)) {
+      if (!relu && next?.cls === 'BatchNormalization' && !separate(next.layer)) {
         const b = next.layer as unknown as BnCfg;
         const rank = (next.layer.outputShape as (number | null)[]).length;
         if (b.axis === -1 || b.axis === rank - 1) {
@@ -203,7 +206,7 @@ function compile(model: tf.LayersModel): Compiled | undefined {
         }
       }
       const after = only(end);
-      if (!relu && after && isRelu(after) && !isHooked(after.layer)) {
+      if (!relu && after && isRelu(after) && !separate(after.layer)) {
         relu = true;
         alias.set(after.id, n.id);
       }
@@ -380,49 +383,89 @@ function frozenConv(x: tf.Tensor4D, wv: { data: Float32Array; shape: number[] },
 
 const cache = new WeakMap<tf.LayersModel, Map<string, Compiled | null>>();
 
-/** The set of hooked layers decides which layers may fuse, so each set has its own compilation. */
-function hookKey(model: tf.LayersModel): string {
-  const hooked: string[] = [];
-  for (const l of model.layers) if (isHooked(l)) hooked.push(l.name);
-  return hooked.join('\u0000');
+const kernelsAvailable = (): boolean => ['FusedConv2D', 'FusedDepthwiseConv2D', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropInput'].every((k) => tf.getKernel(k, tf.getBackend()) !== undefined);
+
+/**
+ * The compilation of `model` with its hooked layers and `keep` as separate steps (the set decides
+ * which layers may fuse, so each set has its own), or undefined.
+ */
+function compiled(model: tf.LayersModel, keep: readonly Layer[] = []): Compiled | undefined {
+  if (!enabled || !kernelsAvailable()) return undefined;
+  let perSet = cache.get(model);
+  if (!perSet) cache.set(model, (perSet = new Map()));
+  const apart = new Set<Layer>(keep);
+  for (const l of model.layers) if (isHooked(l)) apart.add(l);
+  const key = [...apart].map((l) => l.name).sort().join('\u0000');
+  let c = perSet.get(key);
+  if (c === undefined) {
+    c = compile(model, new Set(keep)) ?? null;
+    perSet.set(key, c);
+  }
+  return c ?? undefined;
 }
 
-const kernelsAvailable = (): boolean => ['FusedConv2D', 'FusedDepthwiseConv2D', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropInput'].every((k) => tf.getKernel(k, tf.getBackend()) !== undefined);
+/**
+ * Folds the weights on first use and again whenever a source variable's data changed (a training
+ * step assigns new data), so a model trained between attacks is never stale.
+ */
+function fresh(c: Compiled): Compiled {
+  const ids = c.sources.map((v) => v.read().dataId);
+  if (ids.length !== c.dataIds.length || ids.some((id, i) => id !== c.dataIds[i])) {
+    c.weights = c.fold();
+    c.dataIds = ids;
+  }
+  return c;
+}
+
+function evaluate(c: Compiled, start: Map<number, tf.Tensor>, steps: readonly Step[], preSoftmax: boolean): tf.Tensor {
+  return tf.tidy(() => {
+    const values = new Map(start);
+    for (const s of steps) {
+      const run = s.run as (xs: tf.Tensor[], w: WeightSet, pre?: boolean) => tf.Tensor;
+      values.set(s.out, run(s.inputs.map((i) => values.get(i)!), c.weights, s.out === c.output ? preSoftmax : undefined));
+    }
+    return values.get(c.output)!;
+  });
+}
 
 /**
  * The frozen graph of `model`, or undefined when it is turned off, when the backend lacks the
  * fused kernels, or when the model holds a layer it does not fold (then the model runs as usual).
- * Weights are folded on first use and again whenever any source weight changed (a training step
- * assigns new data to its variables), so a model trained between attacks is never stale.
  */
 export function frozenGraph(model: tf.LayersModel): FrozenGraph | undefined {
-  if (!enabled || !kernelsAvailable()) return undefined;
-  let perHooks = cache.get(model);
-  if (!perHooks) cache.set(model, (perHooks = new Map()));
-  const key = hookKey(model);
-  let compiled = perHooks.get(key);
-  if (compiled === undefined) {
-    compiled = compile(model) ?? null;
-    perHooks.set(key, compiled);
-  }
-  if (!compiled) return undefined;
-  const c = compiled;
+  const c = compiled(model);
+  if (!c) return undefined;
   return {
     endsInSoftmax: c.softmaxOut,
-    run(x, preSoftmax = false) {
-      const ids = c.sources.map((v) => v.read().dataId);
-      if (ids.length !== c.dataIds.length || ids.some((id, i) => id !== c.dataIds[i])) {
-        c.weights = c.fold();
-        c.dataIds = ids;
-      }
-      return tf.tidy(() => {
-        const values = new Map<number, tf.Tensor>([[c.input, x]]);
-        for (const s of c.steps) {
-          const run = s.run as (xs: tf.Tensor[], w: WeightSet, pre?: boolean) => tf.Tensor;
-          values.set(s.out, run(s.inputs.map((i) => values.get(i)!), c.weights, s.out === c.output ? preSoftmax : undefined));
-        }
-        return values.get(c.output)!;
-      });
-    },
+    run: (x, preSoftmax = false) => evaluate(fresh(c), new Map([[c.input, x]]), c.steps, preSoftmax),
+  };
+}
+
+/**
+ * The part of the frozen graph after `layer`: a function from that layer's output to the model's
+ * output (pre-softmax with `preSoftmax`), for a gradient with respect to an inner activation
+ * (Grad-CAM) without running the layers before it again. Undefined when the layer is not a single
+ * node of a frozen graph, or when a later layer also reads an earlier activation (a skip
+ * connection over it), and whenever {@link frozenGraph} would be.
+ */
+export function frozenHead(model: tf.LayersModel, layer: Layer): { run(a: tf.Tensor, preSoftmax?: boolean): tf.Tensor; endsInSoftmax: boolean } | undefined {
+  const c = compiled(model, [layer]);
+  if (!c) return undefined;
+  const at = c.steps.filter((s) => s.layer === layer);
+  if (at.length !== 1) return undefined;
+  const from = at[0]!.out;
+  const known = new Set([from]);
+  const after: Step[] = [];
+  for (const s of c.steps.slice(c.steps.indexOf(at[0]!) + 1)) {
+    const reads = s.inputs.filter((i) => known.has(i)).length;
+    if (reads === 0) continue;
+    if (reads !== s.inputs.length) return undefined;
+    known.add(s.out);
+    after.push(s);
+  }
+  if (!known.has(c.output)) return undefined;
+  return {
+    endsInSoftmax: c.softmaxOut,
+    run: (a, preSoftmax = false) => evaluate(fresh(c), new Map([[from, a]]), after, preSoftmax),
   };
 }
