@@ -1,4 +1,4 @@
-export { installFastKernels, uninstallFastKernels, FAST_KERNEL_BACKENDS } from './install.js';
+export { installFastKernels, uninstallFastKernels, restoreStockKernels, FAST_KERNEL_BACKENDS } from './install.js';
 export { conv2dBackpropInputFast } from './conv2dBackpropInput.js';
 export { conv2dBackpropFilterFast } from './conv2dBackpropFilter.js';
 export { depthwiseBackpropInputFast } from './depthwiseBackprop.js';

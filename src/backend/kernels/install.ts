@@ -8,6 +8,7 @@ import { convGeometry } from './geometry.js';
 import { matMulWithoutTransposeFlags } from './matMulNoTranspose.js';
 import { maxPoolGradWasm } from './maxPoolGrad.js';
 import { depthToSpaceWasm, identityWasm } from './layoutWasm.js';
+import { sumLeadingWasm } from './sumLeading.js';
 import { installFusedTraining, uninstallFusedTraining } from './fusedTraining.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
@@ -55,7 +56,7 @@ function fallback(stock: KernelFunc | undefined, kernelName: string, why: string
  * near forward speed: Conv2D dx and dW as forward convolutions (conv2dBackpropInput.ts,
  * conv2dBackpropFilter.ts), depthwise dx and dW (wasm has neither), MaxPoolGrad, matMuls without
  * transpose flags, a batch-norm gradient without full-size temporaries, a zero-copy Identity, a direct
- * DepthToSpace (layoutWasm.ts), and single-pass training-mode
+ * DepthToSpace (layoutWasm.ts), a sum over leading axes (sumLeading.ts), and single-pass training-mode
  * batch norm and ReLU gradients (fusedTraining.ts). `select.ts` calls it
  * whenever a backend is chosen.
  *
@@ -117,6 +118,8 @@ export function installFastKernels(backendName: string): boolean {
   // Zero-copy clone (every tensor the tape saves) and a direct DepthToSpace (the strided dx above).
   replace('Identity', backendName, () => identityWasm);
   replace('DepthToSpace', backendName, (stock) => depthToSpaceWasm(stock));
+  // Bias and other per-channel gradients: a sum over the leading axes without a transpose.
+  replace('Sum', backendName, (stock) => sumLeadingWasm(stock));
   // Training-mode batch norm and the ReLU gradient as single passes (fusedTraining.ts).
   installFusedTraining(backendName);
   return true;
@@ -125,9 +128,17 @@ export function installFastKernels(backendName: string): boolean {
 /** Puts the stock kernels back (benchmarks compare against them). */
 export function uninstallFastKernels(backendName: string): void {
   if (backendName === 'wasm') uninstallFusedTraining();
+  restoreStockKernels(backendName);
+}
+
+/**
+ * Puts back the stock kernels of `kernelNames` (all replaced ones when omitted), so a benchmark can
+ * time the state before a kernel was replaced; {@link installFastKernels} replaces them again.
+ */
+export function restoreStockKernels(backendName: string, kernelNames?: readonly string[]): void {
   for (const [key, stock] of stockKernels) {
     const [backend, kernelName] = key.split('/') as [string, string];
-    if (backend !== backendName) continue;
+    if (backend !== backendName || (kernelNames && !kernelNames.includes(kernelName))) continue;
     tf.unregisterKernel(kernelName, backend);
     if (stock) tf.registerKernel(stock);
     stockKernels.delete(key);

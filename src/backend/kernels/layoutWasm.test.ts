@@ -69,3 +69,30 @@ describe('layout kernels on wasm', () => {
     tf.dispose([v, snapshot, g]);
   });
 });
+
+describe('sum over leading axes on wasm', () => {
+  it('equals the cpu backend (float32 tolerance) for random shapes, leading axes, keepDims; other axes still work', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ shape: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }), lead: fc.nat(4), keepDims: fc.boolean(), inner: fc.boolean(), seed: fc.nat() }),
+        async (k) => {
+          const rand = mulberry32(k.seed);
+          const values = Float32Array.from({ length: k.shape.reduce((a, b) => a * b, 1) }, () => 10 * rand() - 5);
+          const rank = k.shape.length;
+          // leading axes 0..n-1 (the fast route), or the innermost axis (the stock route)
+          const axes = k.inner ? [rank - 1] : Array.from({ length: Math.min(k.lead, rank) || 1 }, (_, i) => i);
+          const run = () => tf.tidy(() => { const t = tf.sum(tf.tensor(values, k.shape), axes, k.keepDims); return { v: t.dataSync(), s: t.shape }; });
+          await initBackend({ backend: 'wasm', announce: false });
+          const before = tf.memory().numTensors;
+          const fast = run();
+          expect(tf.memory().numTensors).toBe(before);
+          await initBackend({ backend: 'cpu', announce: false });
+          const ref = run();
+          expect(fast.s).toEqual(ref.s);
+          Array.from(ref.v).forEach((r, i) => expect(Math.abs(fast.v[i]! - r)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(r))));
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+});
