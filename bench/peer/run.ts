@@ -69,6 +69,12 @@ class Peer {
   }
 }
 
+/** Process CPU time in ms (this process runs one thread of compute; PyTorch's counts both of its threads). */
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 const range = (v: number[], digits = 0) => {
   const lo = Math.min(...v);
@@ -124,38 +130,52 @@ async function main(): Promise<void> {
       for (const mode of modes) {
         setFrozenInference(mode === 'frozen');
         let t = performance.now();
+        let c = cpuNow();
         const r = await attacks.pgd.run(model, x, y, { eps: EPS, batchSize: BATCH, seed: round });
         push(`pgd ${mode}`, (IMAGES / (performance.now() - t)) * 1000);
+        push(`pgd ${mode} cpu`, (cpuNow() - c) / IMAGES);
         r.adversarial.dispose();
+        const hundred = x.slice([0, 0, 0, 0], [BATCH, -1, -1, -1]);
         t = performance.now();
-        const cams = await gradcam(model, x.slice([0, 0, 0, 0], [BATCH, -1, -1, -1]), { batchSize: BATCH });
+        c = cpuNow();
+        const cams = await gradcam(model, hundred, { batchSize: BATCH });
         push(`gradcam ${mode}`, (BATCH / (performance.now() - t)) * 1000);
-        cams.dispose();
+        push(`gradcam ${mode} cpu`, (BATCH / (cpuNow() - c)) * 1000);
+        tf.dispose([cams, hundred]);
         const few = x.slice([0, 0, 0, 0], [4, -1, -1, -1]);
         t = performance.now();
+        c = cpuNow();
         const maps = await occlusion(model, few, { patch: 4, stride: 2, batchSize: 225 });
         push(`occlusion ${mode}`, (4 / (performance.now() - t)) * 1000);
+        push(`occlusion ${mode} cpu`, (4 / (cpuNow() - c)) * 1000);
         tf.dispose([maps, few]);
       }
       setFrozenInference(true);
       if (peer) {
         const p = await peer.ask({ cmd: 'pgd', batch: BATCH, eps: EPS, steps: 10, seed: round });
         push('pgd peer', IMAGES / (p.seconds as number));
+        push('pgd peer cpu', ((p.cpu_seconds as number) * 1000) / IMAGES);
       }
       for (let i = 0; i < SMALL_REPS; i++) {
         let t = performance.now();
+        let c = cpuNow();
         trainStep(smallModel, opt, sx, sy);
         push('train ours', performance.now() - t);
+        push('train ours cpu', cpuNow() - c);
         t = performance.now();
+        c = cpuNow();
         const g = inputGradient(smallModel, sx, sy);
         await g.data();
         push('grad ours', performance.now() - t);
+        push('grad ours cpu', cpuNow() - c);
         g.dispose();
       }
       if (peer) {
         const p = await peer.ask({ cmd: 'small', batch: SMALL_BATCH, reps: SMALL_REPS });
         for (const v of p.train_ms as number[]) push('train peer', v);
         for (const v of p.grad_ms as number[]) push('grad peer', v);
+        for (const v of p.train_cpu_ms as number[]) push('train peer cpu', v);
+        for (const v of p.grad_cpu_ms as number[]) push('grad peer cpu', v);
       }
       console.log(`round ${round + 1}/${ROUNDS}: ${[...rows].map(([k, v]) => `${k} ${v[v.length - 1]!.toFixed(1)}`).join(', ')}`);
     }
@@ -182,8 +202,20 @@ async function main(): Promise<void> {
   const gradPeer = peer ? perRound(get('grad peer')) : [];
   lines.push(`| small CNN, batch 64, training step | ${range(trainOurs)} ms | ${peer ? range(trainPeer) + ' ms' : 'n/a'} | ${ratio(trainOurs, trainPeer, false)} |`);
   lines.push(`| small CNN, batch 64, input gradient | ${range(gradOurs)} ms | ${peer ? range(gradPeer) + ' ms' : 'n/a'} | ${ratio(gradOurs, gradPeer, false)} |`);
-  const attribution = modes.map((m) => `| ${m} | ${range(get(`gradcam ${m}`), 1)} | ${range(get(`occlusion ${m}`), 2)} |`);
-  const speedup = (k: string) => (modes.includes('stock') && modes.includes('frozen') ? ` (frozen / stock per round: ${range(get(`${k} frozen`).map((v, i) => v / get(`${k} stock`)[i]!), 2)}x)` : '');
+  const attribution = modes.map((m) => `| ${m} | ${range(get(`gradcam ${m}`), 1)} | ${range(get(`gradcam ${m} cpu`), 1)} | ${range(get(`occlusion ${m}`), 2)} | ${range(get(`occlusion ${m} cpu`), 2)} |`);
+  // CPU time: what each side's work costs whatever else runs on the machine (PyTorch's counts both threads).
+  const cpuLines: string[] = [];
+  for (const mode of modes) {
+    cpuLines.push(`| PGD-10 per image (${mode}) | ${range(get(`pgd ${mode} cpu`), 1)} ms | ${peer ? range(get('pgd peer cpu'), 1) + ' ms' : 'n/a'} | ${ratio(get(`pgd ${mode} cpu`), get('pgd peer cpu'), false)} |`);
+  }
+  const trainCpu = perRound(get('train ours cpu'));
+  const trainPeerCpu = peer ? perRound(get('train peer cpu')) : [];
+  const gradCpu = perRound(get('grad ours cpu'));
+  const gradPeerCpu = peer ? perRound(get('grad peer cpu')) : [];
+  cpuLines.push(`| small CNN training step | ${range(trainCpu)} ms | ${peer ? range(trainPeerCpu) + ' ms' : 'n/a'} | ${ratio(trainCpu, trainPeerCpu, false)} |`);
+  cpuLines.push(`| small CNN input gradient | ${range(gradCpu)} ms | ${peer ? range(gradPeerCpu) + ' ms' : 'n/a'} | ${ratio(gradCpu, gradPeerCpu, false)} |`);
+  const speedup = (k: string, suffix = '', inverse = false) =>
+    modes.includes('stock') && modes.includes('frozen') ? ` (frozen / stock per round: ${range(get(`${k} frozen${suffix}`).map((v, i) => (inverse ? get(`${k} stock${suffix}`)[i]! / v : v / get(`${k} stock${suffix}`)[i]!)), 2)}x)` : '';
   const fmt = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
   const text = `## Side by side with PyTorch (bench/peer/run.ts, \`npx tsx bench/peer/run.ts\`)
 
@@ -203,14 +235,22 @@ ${lines.join('\n')}
 
 The small CNN rows run on the ${last} setting (training does not use the frozen graph).
 
+CPU time of the same runs (process CPU time; PyTorch's sums its two threads, so a ratio of 1 here means
+the same work per core, and PyTorch's wall-clock lead on a free machine is this times its parallel speed-up):
+
+| work | this project, CPU | PyTorch, CPU | ratio |
+| --- | --- | --- | --- |
+${cpuLines.join('\n')}
+
 Attributions on resnet20-base, this project only, images/s: Grad-CAM on 100 images (batch 100), the sliding
 patch (patch 4, stride 2, 225 positions, fill 0.5) on 4 images.
 
-| setting | Grad-CAM | sliding patch |
-| --- | --- | --- |
+| setting | Grad-CAM | Grad-CAM per CPU second | sliding patch | sliding patch per CPU second |
+| --- | --- | --- | --- | --- |
 ${attribution.join('\n')}
 
-PGD${speedup('pgd')}; Grad-CAM${speedup('gradcam')}; sliding patch${speedup('occlusion')}.
+Wall clock: PGD${speedup('pgd')}; Grad-CAM${speedup('gradcam')}; sliding patch${speedup('occlusion')}.
+CPU time: Grad-CAM${speedup('gradcam', ' cpu')}; sliding patch${speedup('occlusion', ' cpu')}; PGD${speedup('pgd', ' cpu', true)}.
 `;
   console.log(text);
   writeResultsSection('peer', text);

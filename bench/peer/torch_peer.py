@@ -175,12 +175,13 @@ def main():
             model, x, y, b = state['model'], state['x'], state['y'], cmd['batch']
             gen = torch.Generator().manual_seed(cmd.get('seed', 0))
             robust = 0
+            c = time.process_time()
             t = time.perf_counter()
             for start in range(0, x.shape[0], b):
                 xa = pgd(model, x[start:start + b], y[start:start + b], cmd['eps'], cmd['steps'], cmd['eps'] / 4, gen)
                 with torch.no_grad():
                     robust += int((model(xa).argmax(1) == y[start:start + b]).sum())
-            out.update(seconds=time.perf_counter() - t, images=int(x.shape[0]), robust=robust)
+            out.update(seconds=time.perf_counter() - t, cpu_seconds=time.process_time() - c, images=int(x.shape[0]), robust=robust)
         elif op == 'small':
             torch.manual_seed(1)
             b = cmd['batch']
@@ -188,19 +189,21 @@ def main():
             opt = torch.optim.Adam(model.parameters(), 1e-3)
             x = torch.rand(b, 3, 32, 32, generator=torch.Generator().manual_seed(7))
             y = torch.randint(0, 10, (b,), generator=torch.Generator().manual_seed(8))
-            train, grad = [], []
+            train, grad, train_cpu, grad_cpu = [], [], [], []
             for rep in range(cmd['reps'] + 1):
-                t = time.perf_counter()
+                c, t = time.process_time(), time.perf_counter()
                 opt.zero_grad()
                 F.cross_entropy(model(x), y).backward()
                 opt.step()
                 train.append(time.perf_counter() - t)
+                train_cpu.append(time.process_time() - c)
                 xi = x.clone().requires_grad_(True)
-                t = time.perf_counter()
+                c, t = time.process_time(), time.perf_counter()
                 (g,) = torch.autograd.grad(F.cross_entropy(model(xi), y), xi)
                 grad.append(time.perf_counter() - t)
+                grad_cpu.append(time.process_time() - c)
             # the first round warms up (allocator, kernel selection)
-            out.update(train_ms=[1000 * v for v in train[1:]], grad_ms=[1000 * v for v in grad[1:]])
+            out.update(train_ms=[1000 * v for v in train[1:]], grad_ms=[1000 * v for v in grad[1:]], train_cpu_ms=[1000 * v for v in train_cpu[1:]], grad_cpu_ms=[1000 * v for v in grad_cpu[1:]])
         elif op == 'quit':
             print(json.dumps(out), flush=True)
             return
