@@ -3,11 +3,11 @@
 // training step and input gradient (batch 64), the two sides alternating round by round so both
 // see the same background load. Also times Grad-CAM and the sliding patch here (no peer).
 // Writes the "peer" section of bench/RESULTS.md. Run: npx tsx bench/peer/run.ts
-// (PEER_ROUNDS=n for more rounds). Without PyTorch the peer side is skipped and the command to
+// (PEER_ROUNDS=n for more rounds, PEER_THREADS=n for PyTorch's thread count, 2 by default). Without PyTorch the peer side is skipped and the command to
 // install it is printed.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -217,10 +217,15 @@ async function main(): Promise<void> {
   const speedup = (k: string, suffix = '', inverse = false) =>
     modes.includes('stock') && modes.includes('frozen') ? ` (frozen / stock per round: ${range(get(`${k} frozen${suffix}`).map((v, i) => (inverse ? get(`${k} stock${suffix}`)[i]! / v : v / get(`${k} stock${suffix}`)[i]!)), 2)}x)` : '';
   const fmt = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
+  const cores = cpus().length;
+  const loaded = Math.max(loadStart[0]!, loadEnd[0]!) > cores;
+  const warning = loaded
+    ? `\n**The machine was loaded** (load average up to ${Math.max(loadStart[0]!, loadEnd[0]!).toFixed(1)} on ${cores} cores): neither side had its cores, so the wall-clock figures are not what either achieves on a free machine; rerun on a quiet one.\n`
+    : '';
   const text = `## Side by side with PyTorch (bench/peer/run.ts, \`npx tsx bench/peer/run.ts\`)
 
 ${machineLine()}; load average at the start ${fmt(loadStart)}, at the end ${fmt(loadEnd)}.
-${peer ? `PyTorch ${peer.version.torch}, ${peer.version.threads} threads (Debian's python3-torch, bench/peer/torch_peer.py)` : `PyTorch not installed here; the peer side was skipped (${INSTALL})`}.
+${warning}${peer ? `PyTorch ${peer.version.torch}, ${peer.version.threads} threads (Debian's python3-torch, bench/peer/torch_peer.py)` : `PyTorch not installed here; the peer side was skipped (${INSTALL})`}.
 ${ROUNDS} rounds, the sides alternating within each round; ranges over the rounds, ratios taken per round
 (ours / theirs in throughput, theirs / ours in time, so above 1 means faster than PyTorch). This project runs
 on one thread (wasm); PyTorch uses both cores. "stock" is the library's logits path before issue 20 (the
@@ -235,8 +240,7 @@ ${lines.join('\n')}
 
 The small CNN rows run on the ${last} setting (training does not use the frozen graph).
 
-CPU time of the same runs (process CPU time; PyTorch's sums its two threads, so a ratio of 1 here means
-the same work per core, and PyTorch's wall-clock lead on a free machine is this times its parallel speed-up):
+CPU time of the same runs (process CPU time${(peer?.version.threads ?? 1) > 1 ? "; PyTorch's sums its threads, and on a loaded machine includes their spinning at barriers" : ''}):
 
 | work | this project, CPU | PyTorch, CPU | ratio |
 | --- | --- | --- | --- |
