@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../data/random.js';
 import { initBackend } from '../select.js';
+import { installFastKernels, restoreStockKernels } from './install.js';
 import { depthToSpaceWasm, identityWasm } from './layoutWasm.js';
 
 // The direct DepthToSpace against the cpu backend's (an independent implementation), and the
@@ -19,6 +20,22 @@ describe('layout kernels on wasm', () => {
     // depthToSpaceWasm wraps the stock kernel, so compare by behaviour: the stock one has no name.
     expect((tf.getKernel('DepthToSpace', 'wasm') as { __fast?: boolean } | undefined)?.__fast).toBe(true);
     expect(typeof depthToSpaceWasm(undefined)).toBe('function');
+  });
+
+  it('restoreStockKernels puts back only the named stock kernels, and installFastKernels replaces them again', async () => {
+    await initBackend({ backend: 'wasm', announce: false });
+    restoreStockKernels('wasm', ['Identity']);
+    try {
+      expect(tf.getKernel('Identity', 'wasm')?.kernelFunc).not.toBe(identityWasm);
+      expect((tf.getKernel('DepthToSpace', 'wasm') as { __fast?: boolean } | undefined)?.__fast).toBe(true);
+      const a = tf.tensor1d([1, 2]);
+      const b = tf.clone(a);
+      expect(b.dataId).not.toBe(a.dataId); // the stock kernel copies
+      tf.dispose([a, b]);
+    } finally {
+      installFastKernels('wasm');
+    }
+    expect(tf.getKernel('Identity', 'wasm')?.kernelFunc).toBe(identityWasm);
   });
 
   it('DepthToSpace (NHWC) equals the cpu backend exactly for random shapes and block sizes', async () => {
