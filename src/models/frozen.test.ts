@@ -179,6 +179,10 @@ describe('frozen inference graph', () => {
   it('declines a layer it does not fold (a tanh conv), and the model then runs as usual', async () => {
     const model = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 2, kernelSize: 3, activation: 'tanh' }), tf.layers.flatten(), tf.layers.dense({ units: 2 })] });
     expect(frozenGraph(model)).toBeUndefined();
+    // Dense on a feature map (it acts on the last axis) is declined too.
+    const perPixel = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4, 4, 2], units: 3 }), tf.layers.flatten(), tf.layers.dense({ units: 2 })] });
+    expect(frozenGraph(perPixel)).toBeUndefined();
+    perPixel.dispose();
     const clf = await resolveClassifier(model);
     const x = tf.randomUniform([2, 6, 6, 1]) as tf.Tensor4D;
     const a = tf.tidy(() => clf.logits(x));

@@ -45,6 +45,8 @@ interface GraphNode {
   layer: Layer;
   cls: string;
   inputs: number[];
+  /** Ranks of the input tensors (with the batch axis). */
+  inRanks: number[];
   consumers: number;
 }
 
@@ -76,6 +78,7 @@ const SUPPORTED = new Set(['InputLayer', 'Conv2D', 'DepthwiseConv2D', 'BatchNorm
 
 interface SymbolicLike {
   id: number;
+  shape: (number | null)[];
   sourceLayer: Layer;
   nodeIndex: number;
   tensorIndex: number;
@@ -103,7 +106,7 @@ function readGraph(model: tf.LayersModel): { nodes: GraphNode[]; input: number; 
       if (id === undefined) return undefined;
       inputs.push(id);
     }
-    const node: GraphNode = { id: t.id, layer, cls, inputs, consumers: 0 };
+    const node: GraphNode = { id: t.id, layer, cls, inputs, inRanks: ins.map((i) => i.shape.length), consumers: 0 };
     nodes.set(t.id, node);
     order.push(node);
     return t.id;
@@ -261,6 +264,8 @@ function compile(model: tf.LayersModel, keep: ReadonlySet<Layer>): Compiled | un
         const d = layer as unknown as { kernel: tf.LayerVariable; bias?: tf.LayerVariable | null; useBias?: boolean };
         const act = activationOf(layer);
         if (!['relu', 'linear', 'softmax'].includes(act)) return undefined;
+        // Dense on a feature map acts on its last axis; only the rank-2 case is folded here.
+        if (n.inRanks[0] !== 2) return undefined;
         if (act === 'softmax' && n.id === graph.output) softmaxOut = true;
         // The Dense weights are used as they are (nothing folds into them), so read at call time.
         const bias = d.useBias !== false ? d.bias : null;
@@ -268,7 +273,6 @@ function compile(model: tf.LayersModel, keep: ReadonlySet<Layer>): Compiled | un
           out: n.id,
           inputs,
           run: ((xs: tf.Tensor[], _w: WeightSet, pre?: boolean) => {
-            if (xs[0]!.rank !== 2) throw new Error('frozen Dense on rank > 2');
             const z = tf.matMul(xs[0] as tf.Tensor2D, d.kernel.read() as tf.Tensor2D);
             return applyActivation(bias ? tf.add(z, bias.read()) : z, act, pre);
           }) as Step['run'],
