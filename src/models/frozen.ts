@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { RELU_GRAD } from '../backend/kernels/fusedTraining.js';
+import { convGeometry, fullCorrelationPads } from '../backend/kernels/geometry.js';
 
 type Layer = tf.layers.Layer;
 type Pad = 'same' | 'valid';
@@ -216,8 +217,12 @@ function compile(model: tf.LayersModel, keep: ReadonlySet<Layer>): Compiled | un
       const key = `${n.id}`;
       const vars = [kernel, ...(c.bias && c.useBias !== false ? [c.bias] : []), ...(bn ? [bn.gamma, bn.beta, bn.movingMean, bn.movingVariance].filter((v): v is tf.LayerVariable => v !== null) : [])];
       sources.push(...vars);
-      folders.push((w) => setPair(w, key, foldConv(kernel, c.useBias !== false ? (c.bias ?? undefined) : undefined, bn, depthwise)));
-      steps.push({ out: n.id, inputs, run: (xs, w) => frozenConv(xs[0] as tf.Tensor4D, w.get(`${key}/w`)!, w.get(`${key}/b`)!, c.strides, c.padding, relu, depthwise) });
+      folders.push((w) => {
+        const p = foldConv(kernel, c.useBias !== false ? (c.bias ?? undefined) : undefined, bn, depthwise);
+        setPair(w, key, p);
+        if (!depthwise) w.set(`${key}/wb`, flipped(p.w));
+      });
+      steps.push({ out: n.id, inputs, run: (xs, w) => frozenConv(xs[0] as tf.Tensor4D, w.get(`${key}/w`)!, w.get(`${key}/b`)!, w.get(`${key}/wb`), c.strides, c.padding, relu, depthwise) });
       continue;
     }
     const layer = n.layer;
@@ -353,6 +358,25 @@ function foldConv(kernel: tf.LayerVariable, bias: tf.LayerVariable | undefined, 
   return { w: { data: w, shape }, b: { data: bias2, shape: [outC] } };
 }
 
+/**
+ * The filter of a stride-1 conv's input gradient, [fh, fw, O, C] reversed in space: dx is then one
+ * forward conv of dy (what conv2dBackpropInput.ts builds from the filter on every call, here once
+ * per set of weights).
+ */
+function flipped(v: { data: Float32Array; shape: number[] }): { data: Float32Array; shape: number[] } {
+  const [fh, fw, c, o] = v.shape as [number, number, number, number];
+  const out = new Float32Array(v.data.length);
+  for (let i = 0; i < fh; i++)
+    for (let j = 0; j < fw; j++)
+      for (let k = 0; k < c; k++) for (let m = 0; m < o; m++) out[((i * fw + j) * o + m) * c + k] = v.data[(((fh - 1 - i) * fw + (fw - 1 - j)) * c + k) * o + m]!;
+  return { data: out, shape: [fh, fw, o, c] };
+}
+
+/** True when Conv2DBackpropInput is this project's kernel (which runs the same conv as {@link flipped} gives). */
+function fastBackprop(): boolean {
+  return tf.getBackend() === 'wasm' && (tf.getKernel('Conv2DBackpropInput', 'wasm') as { __fast?: boolean } | undefined)?.__fast === true;
+}
+
 function upload(v: { data: Float32Array; shape: number[] }): tf.Tensor {
   return tf.tensor(v.data, v.shape, 'float32');
 }
@@ -362,7 +386,16 @@ function upload(v: { data: Float32Array; shape: number[] }): tf.Tensor {
  * mask from the saved output (y > 0 exactly where the pre-activation is), then one transposed
  * convolution through the registered Conv2DBackpropInput kernel (on wasm, ours).
  */
-function frozenConv(x: tf.Tensor4D, wv: { data: Float32Array; shape: number[] }, bv: { data: Float32Array; shape: number[] }, strides: [number, number], pad: Pad, relu: boolean, depthwise: boolean): tf.Tensor4D {
+function frozenConv(
+  x: tf.Tensor4D,
+  wv: { data: Float32Array; shape: number[] },
+  bv: { data: Float32Array; shape: number[] },
+  wb: { data: Float32Array; shape: number[] } | undefined,
+  strides: [number, number],
+  pad: Pad,
+  relu: boolean,
+  depthwise: boolean,
+): tf.Tensor4D {
   const filter = upload(wv) as tf.Tensor4D;
   const bias = upload(bv);
   const f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -376,6 +409,11 @@ function frozenConv(x: tf.Tensor4D, wv: { data: Float32Array; shape: number[] },
         let g = dy as tf.Tensor4D;
         if (out) {
           g = tf.getBackend() === 'wasm' && tf.getKernel(RELU_GRAD, 'wasm') ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x: out }, { cap: Infinity } as unknown as tf.NamedAttrMap) as tf.Tensor4D) : tf.mul(g, tf.step(out));
+        }
+        if (wb && strides[0] === 1 && strides[1] === 1 && fastBackprop()) {
+          const [fh, fw] = wv.shape as [number, number];
+          const pads = fullCorrelationPads(convGeometry(xi.shape, wv.shape, strides, pad, undefined, false), fh, fw);
+          if (pads) return tf.conv2d(g, upload(wb) as tf.Tensor4D, 1, pads);
         }
         const back = { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: xi.shape, dilations: [1, 1] };
         return tf.engine().runKernel(depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput', { dy: g, filter: w }, back as unknown as tf.NamedAttrMap) as tf.Tensor;
