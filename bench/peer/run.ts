@@ -217,6 +217,8 @@ async function main(): Promise<void> {
   const speedup = (k: string, suffix = '', inverse = false) =>
     modes.includes('stock') && modes.includes('frozen') ? ` (frozen / stock per round: ${range(get(`${k} frozen${suffix}`).map((v, i) => (inverse ? get(`${k} stock${suffix}`)[i]! / v : v / get(`${k} stock${suffix}`)[i]!)), 2)}x)` : '';
   const fmt = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
+  const threads = peer?.version.threads ?? 2;
+  const threadsText = threads === 1 ? '1 thread' : `${threads} threads`;
   const cores = cpus().length;
   const loaded = Math.max(loadStart[0]!, loadEnd[0]!) > cores;
   const warning = loaded
@@ -225,16 +227,16 @@ async function main(): Promise<void> {
   const text = `## Side by side with PyTorch (bench/peer/run.ts, \`npx tsx bench/peer/run.ts\`)
 
 ${machineLine()}; load average at the start ${fmt(loadStart)}, at the end ${fmt(loadEnd)}.
-${warning}${peer ? `PyTorch ${peer.version.torch}, ${peer.version.threads} threads (Debian's python3-torch, bench/peer/torch_peer.py)` : `PyTorch not installed here; the peer side was skipped (${INSTALL})`}.
+${warning}${peer ? `PyTorch ${peer.version.torch}, ${threadsText} (Debian's python3-torch, bench/peer/torch_peer.py)` : `PyTorch not installed here; the peer side was skipped (${INSTALL})`}.
 ${ROUNDS} rounds, the sides alternating within each round; ranges over the rounds, ratios taken per round
 (ours / theirs in throughput, theirs / ours in time, so above 1 means faster than PyTorch). This project runs
-on one thread (wasm); PyTorch uses both cores. "stock" is the library's logits path before issue 20 (the
+on one thread (wasm); PyTorch on ${threadsText}. "stock" is the library's logits path before issue 20 (the
 LayersModel applied layer by layer), "frozen" the folded, fused inference graph (src/models/frozen.ts).
 
 Same weights on both sides (fixtures/models/resnet20-base, read from model.json and weights.bin by the peer):
 predictions on the 500 images equal to PyTorch's for ${agreement}; ${modes.join(' and ')} here agree on ${modeAgreement}.
 
-| work | this project (wasm + our kernels) | PyTorch, ${peer?.version.threads ?? 2} threads | ratio |
+| work | this project (wasm + our kernels) | PyTorch, ${threadsText} | ratio |
 | --- | --- | --- | --- |
 ${lines.join('\n')}
 
