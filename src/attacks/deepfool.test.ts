@@ -12,6 +12,7 @@ import { cifar10 } from '../data/cifar10.js';
 import { EMBEDDED_SAMPLE_CAVEAT } from '../data/embeddedSample.js';
 import { loadModel } from '../models/io.js';
 import { PAPER_ATTACKS } from '../train/adversarial.js';
+import { setFrozenInference } from '../models/frozen.js';
 import { deepfool, type DeepFoolParams } from './deepfool.js';
 
 const PAPER = { ...(PAPER_ATTACKS.deepfool.params as Partial<DeepFoolParams>), seed: 1 };
@@ -19,7 +20,12 @@ const samples = await cifar10.test({ count: 100, seed: 1 });
 afterAll(() => samples.dispose());
 const labels = Array.from(await samples.labels.data());
 
-/** Runs DeepFool and counts, independently of the attack's own counter, the images the model saw. */
+/**
+ * Runs DeepFool and counts, independently of the attack's own counter, the images the model saw.
+ * The count spies on model.apply, so the model runs layer by layer here: the frozen graph
+ * (src/models/frozen.ts) evaluates the layers without apply, and the attack's counter does not
+ * depend on which path runs the model.
+ */
 async function attack(model: tf.LayersModel, params: Partial<DeepFoolParams>) {
   const apply = model.apply.bind(model);
   let seen = 0;
@@ -27,10 +33,12 @@ async function attack(model: tf.LayersModel, params: Partial<DeepFoolParams>) {
     seen += (Array.isArray(x) ? x[0]! : (x as tf.Tensor)).shape[0]!;
     return apply(x, kwargs);
   });
+  setFrozenInference(false);
   try {
     const r = await deepfool.run(model, samples.images, samples.labels as tf.Tensor1D, params);
     return { r, seen };
   } finally {
+    setFrozenInference(true);
     spy.mockRestore();
   }
 }
