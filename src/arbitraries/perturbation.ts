@@ -147,6 +147,27 @@ export function compose(...parts: fc.Arbitrary<Perturbation>[]): fc.Arbitrary<Pe
   });
 }
 
+const names = new WeakMap<fc.Arbitrary<Perturbation>, string>();
+
+function named(arb: fc.Arbitrary<Perturbation>, text: string): fc.Arbitrary<Perturbation> {
+  names.set(arb, text);
+  return arb;
+}
+
+/** A builder whose arbitraries remember how they were built: 'occlude(16)', 'contrast([0.8, 1.2])'. */
+function describing<A extends unknown[]>(name: string, build: (...args: A) => fc.Arbitrary<Perturbation>): (...args: A) => fc.Arbitrary<Perturbation> {
+  return (...args) => named(build(...args), `${name}(${args.map((a) => (Array.isArray(a) ? `[${a.join(', ')}]` : String(a))).join(', ')})`);
+}
+
+/**
+ * What a perturbation arbitrary draws, as its builder was called ('blur(0.5)'), for reports and
+ * messages: an Arbitrary's own toString is '[object Object]'. One made elsewhere (a user's own
+ * `.map`) is 'custom perturbation'.
+ */
+export function describePerturbation(arb: fc.Arbitrary<Perturbation>): string {
+  return names.get(arb) ?? 'custom perturbation';
+}
+
 /**
  * fast-check arbitraries of image perturbations. Usable in any property, and with
  * `@fast-check/vitest`'s `test.prop`.
@@ -154,4 +175,14 @@ export function compose(...parts: fc.Arbitrary<Perturbation>[]): fc.Arbitrary<Pe
  * @example
  * await expect(samples).toBeInvariantTo(model, perturbations.blur(0.5));
  */
-export const perturbations = { linf, l2, gaussianNoise, blur, brightness, contrast, translate, occlude, compose };
+export const perturbations = {
+  linf: describing('linf', linf),
+  l2: describing('l2', l2),
+  gaussianNoise: describing('gaussianNoise', gaussianNoise),
+  blur: describing('blur', blur),
+  brightness: describing('brightness', brightness),
+  contrast: describing('contrast', contrast),
+  translate: describing('translate', translate),
+  occlude: describing('occlude', occlude),
+  compose: (...parts: fc.Arbitrary<Perturbation>[]) => named(compose(...parts), parts.map(describePerturbation).join(' then ')),
+};

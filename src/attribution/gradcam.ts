@@ -5,6 +5,7 @@ import { frozenHead } from '../models/frozen.js';
 import { ATTRIBUTION_COMMON_DEFAULTS, type AttributionCommon, checkImages, fillAttributionParams, inChunks, resolveTargets } from './common.js';
 import { normalizeMaps, resizeMaps } from './heatmap.js';
 import { CONV_LAYER_CLASSES, featureMapSize, findLayerByName, flattenLayers, outputRank, singleTensor, withLayerHook } from './layers.js';
+import { fromModel } from './provenance.js';
 
 /** Parameters of {@link gradcam}. */
 export interface GradCamParams extends AttributionCommon {
@@ -70,6 +71,10 @@ function asLayersModel(model: Classifier): tf.LayersModel {
  * ```
  */
 export async function gradcam(model: Classifier, x: tf.Tensor4D, params?: Partial<GradCamParams>): Promise<tf.Tensor3D> {
+  return fromModel(await gradcamMaps(model, x, params), model);
+}
+
+async function gradcamMaps(model: Classifier, x: tf.Tensor4D, params?: Partial<GradCamParams>): Promise<tf.Tensor3D> {
   const p = fillAttributionParams('gradcam', GRADCAM_DEFAULTS, params);
   const lm = asLayersModel(model);
   const layer = p.layer !== undefined ? findLayerByName(lm, p.layer) : findGradCamLayer(lm);

@@ -49,6 +49,18 @@ export function colormapRgb(v: number, name: ColormapName = 'jet'): [number, num
   }
 }
 
+/**
+ * The 'jet' colour map of {@link colormapRgb} as tensor ops: [..., H, W] in [0, 1] to
+ * [..., H, W, 3], for blending inside `tf.tidy` (the same colours as the snapshot PNGs).
+ */
+export function jetTensor(map: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const t = map.clipByValue(0, 1).expandDims(-1).mul(4);
+    const channel = (c: number) => tf.scalar(1.5).sub(t.sub(c).abs()).clipByValue(0, 1);
+    return tf.concat([channel(3), channel(2), channel(1)], -1);
+  });
+}
+
 /** A single map's values on the host, row-major, with its size. */
 export interface MapData {
   data: Float32Array;

@@ -14,3 +14,4 @@ export type { AttributionName } from './registry.js';
 export { normalizeMaps, resizeMaps, colormapRgb, colorize, heatmapToPng, writeHeatmapPng, overlayHeatmap, imageToPng, writeImagePng } from './heatmap.js';
 export type { NormalizeMode, ColormapName, MapData, HeatmapPngOptions, OverlayOptions } from './heatmap.js';
 export { flattenLayers, findLayerByName, withLayerHook, featureMapSize, CONV_LAYER_CLASSES } from './layers.js';
+export { modelOf } from './provenance.js';

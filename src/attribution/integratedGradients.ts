@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Classifier } from '../models/classifier.js';
 import { ATTRIBUTION_COMMON_DEFAULTS, type AttributionCommon, fillAttributionParams, inChunks, prepareAttribution } from './common.js';
 import { normalizeMaps } from './heatmap.js';
+import { fromModel } from './provenance.js';
 
 /** Parameters of {@link integratedGradients}. */
 export interface IntegratedGradientsParams extends AttributionCommon {
@@ -22,6 +23,10 @@ export const INTEGRATED_GRADIENTS_DEFAULTS: IntegratedGradientsParams = { ...ATT
  * @example `const maps = await integratedGradients(model, images, { steps: 64 });`
  */
 export async function integratedGradients(model: Classifier, x: tf.Tensor4D, params?: Partial<IntegratedGradientsParams>): Promise<tf.Tensor3D> {
+  return fromModel(await integratedGradientsMaps(model, x, params), model);
+}
+
+async function integratedGradientsMaps(model: Classifier, x: tf.Tensor4D, params?: Partial<IntegratedGradientsParams>): Promise<tf.Tensor3D> {
   const p = fillAttributionParams('integratedGradients', INTEGRATED_GRADIENTS_DEFAULTS, params);
   if (!Number.isInteger(p.steps) || p.steps < 1) throw new RangeError(`integratedGradients: steps must be a positive integer; got ${String(p.steps)}.`);
   const b = p.baseline;

@@ -3,6 +3,7 @@ import type { Classifier } from '../models/classifier.js';
 import { yieldToEventLoop } from '../attacks/defineAttack.js';
 import { ATTRIBUTION_COMMON_DEFAULTS, type AttributionCommon, fillAttributionParams, prepareAttribution } from './common.js';
 import { normalizeMaps } from './heatmap.js';
+import { fromModel } from './provenance.js';
 
 /** Parameters of {@link occlusion}. */
 export interface OcclusionParams extends AttributionCommon {
@@ -36,6 +37,10 @@ export function patchOffsets(size: number, patch: number, stride: number): numbe
  * @example `const maps = await occlusion(model, images, { patch: 2, stride: 2 });`
  */
 export async function occlusion(model: Classifier, x: tf.Tensor4D, params?: Partial<OcclusionParams>): Promise<tf.Tensor3D> {
+  return fromModel(await occlusionMaps(model, x, params), model);
+}
+
+async function occlusionMaps(model: Classifier, x: tf.Tensor4D, params?: Partial<OcclusionParams>): Promise<tf.Tensor3D> {
   const p = fillAttributionParams('occlusion', OCCLUSION_DEFAULTS, params);
   const [, H, W, C] = x.shape;
   if (x.rank === 4) {

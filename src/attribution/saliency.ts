@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Classifier } from '../models/classifier.js';
 import { ATTRIBUTION_COMMON_DEFAULTS, type AttributionCommon, fillAttributionParams, inChunks, prepareAttribution } from './common.js';
 import { normalizeMaps } from './heatmap.js';
+import { fromModel } from './provenance.js';
 
 /** Parameters of {@link saliency}. */
 export type SaliencyParams = AttributionCommon;
@@ -16,6 +17,10 @@ export const SALIENCY_DEFAULTS: SaliencyParams = { ...ATTRIBUTION_COMMON_DEFAULT
  * @example `const maps = await saliency(model, images, { target: labels });`
  */
 export async function saliency(model: Classifier, x: tf.Tensor4D, params?: Partial<SaliencyParams>): Promise<tf.Tensor3D> {
+  return fromModel(await saliencyMaps(model, x, params), model);
+}
+
+async function saliencyMaps(model: Classifier, x: tf.Tensor4D, params?: Partial<SaliencyParams>): Promise<tf.Tensor3D> {
   const p = fillAttributionParams('saliency', SALIENCY_DEFAULTS, params);
   const { clf, targets } = await prepareAttribution('saliency', model, x, p);
   return inChunks(x, p.batchSize, async (chunk, start) =>

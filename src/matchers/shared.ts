@@ -2,12 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { assertUnitRange, type Samples } from '../data/samples.js';
-import type { Classifier } from '../models/classifier.js';
+import { type Classifier, resolveClassifier } from '../models/classifier.js';
 import { cardOf } from '../models/io.js';
 import { writeImagePng } from '../attribution/heatmap.js';
-import { recordResult, type RobustnessRecord } from '../report/record.js';
 import { reportDir } from '../report/reportDir.js';
 import { fileSafe, nextCall } from './callCounter.js';
+import { type ClassCall, recordResult, type RobustnessRecord } from '../report/record.js';
 
 /** The `this` Vitest gives a matcher (the parts used here). */
 export interface MatcherThis {
@@ -168,4 +168,27 @@ export async function savePanels(ctx: MatcherThis, kind: string, model: unknown,
     }
   }
   return { shown, artefacts };
+}
+
+/** A class index as the samples name it ('cat'), or the index itself. */
+export function className(samples: Pick<Samples, 'classNames'>, k: number): string {
+  return samples.classNames[k] ?? String(k);
+}
+
+/**
+ * The model's call (top class and its probability) on each image of a small batch, for the labels
+ * of saved panels; the batch is the caller's.
+ */
+export async function classCalls(model: Classifier, images: tf.Tensor4D, samples: Pick<Samples, 'classNames'>): Promise<ClassCall[]> {
+  const clf = await resolveClassifier(model, {}, images);
+  const [top, p] = tf.tidy(() => {
+    const probs = clf.probabilities(images);
+    return [probs.argMax(1), probs.max(1)];
+  });
+  try {
+    const [k, c] = await Promise.all([top.data(), p.data()]);
+    return Array.from(k as Int32Array, (cls, i) => ({ class: className(samples, cls), confidence: c[i]! }));
+  } finally {
+    tf.dispose([top, p]);
+  }
 }

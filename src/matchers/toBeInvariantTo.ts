@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
-import type { Perturbation } from '../arbitraries/perturbation.js';
+import { describePerturbation, type Perturbation } from '../arbitraries/perturbation.js';
 import { imageToPng } from '../attribution/heatmap.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { type Classifier, predictClasses } from '../models/classifier.js';
-import { artefactDir, checkOptions, checkModel, checkSamples, join, type MatcherOutcome, type MatcherThis, record, refuse, rel } from './shared.js';
+import { artefactDir, checkOptions, checkModel, checkSamples, classCalls, className, join, type MatcherOutcome, type MatcherThis, record, refuse, rel } from './shared.js';
 
 export interface InvariantOptions {
   /** Generated cases (sample, perturbation). @defaultValue 100 */
@@ -52,21 +52,20 @@ export async function toBeInvariantTo(this: MatcherThis, received: unknown, mode
   const cls = (k: number) => samples.classNames[k] ?? String(k);
   // An exception inside the property (a bad model, a shape error) is an error, not a verdict.
   if (result.failed && result.errorInstance instanceof Error && !/returning false/.test(result.errorInstance.message)) throw result.errorInstance;
-  const nothingTested = { matcher: name, data: samples.source, method: perturbation.toString(), params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', threshold: { op: '>=' as const, value: 1 }, n: 0, artefacts: [] };
+  const drawn = describePerturbation(perturbation);
+  const nothingTested = { matcher: name, data: samples.source, method: drawn, params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', threshold: { op: '>=' as const, value: 1 }, n: 0, artefacts: [] };
   if (!result.failed && result.numRuns < 1) {
     refuse(this, model, nothingTested,
       `${name}: no case was run (${result.numSkips} skipped), so nothing was checked. Check the perturbation's filters and numRuns.`);
   }
   if (!result.failed && changed === 0) {
     refuse(this, model, nothingTested,
-      `${name}: none of the ${result.numRuns} perturbed images differed from its original, so invariance was not tested. The perturbation ${perturbation} changes nothing; give it a range above zero.`);
+      `${name}: none of the ${result.numRuns} perturbed images differed from its original, so invariance was not tested. The perturbation ${drawn} changes nothing; give it a range above zero.`);
   }
   if (!result.failed || !result.counterexample) {
-    record(this, model, { matcher: name, data: samples.source, method: perturbation.toString(), params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', value: 1, threshold: { op: '>=', value: 1 }, n: result.numRuns, pass: true, artefacts: [] });
-    return {
-      pass: true,
-      message: () => `expected some sample's prediction to change under ${perturbation} — none did in ${result.numRuns} cases (seed ${result.seed})`,
-    };
+    const message = () => `expected some sample's prediction to change under ${drawn} — none did in ${result.numRuns} cases (seed ${result.seed})`;
+    record(this, model, { matcher: name, data: samples.source, method: drawn, params: { numRuns: result.numRuns, seed: result.seed }, metric: 'invariance', value: 1, threshold: { op: '>=', value: 1 }, n: result.numRuns, pass: true, artefacts: [], message: message() });
+    return { pass: true, message };
   }
   const [i, p] = result.counterexample as [number, Perturbation];
   const after = await predictOne(i, p);
@@ -76,15 +75,28 @@ export async function toBeInvariantTo(this: MatcherThis, received: unknown, mode
     const x = samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]);
     return tf.concat([x.squeeze([0]), p.apply(x).squeeze([0])], 1);
   });
+  const pairBatch = tf.tidy(() => {
+    const x = samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]);
+    return tf.concat([x, p.apply(x)], 0) as tf.Tensor4D;
+  });
+  let calls;
   try {
     writeFileAtomic(join(dir, file), await imageToPng(pair, 4));
+    calls = await classCalls(model, pairBatch, samples);
   } finally {
-    pair.dispose();
+    tf.dispose([pair, pairBatch]);
   }
+  const one = samples.labels.slice([i], [1]);
+  const label = ((await one.data()) as Int32Array)[0]!;
+  one.dispose();
+  const message = () =>
+    `expected predictions to be invariant, but ${p} flips sample ${i} (${samples.ids[i]}) from '${cls(before[i]!)}' to '${cls(after)}' ` +
+    `(smallest counterexample after ${result.numShrinks} shrinks, ${result.numRuns} runs). Replay with { seed: ${result.seed}, path: '${result.counterexamplePath}' }. ` +
+    `Original | perturbed saved as ${shown}/${file}`;
   record(this, model, {
     matcher: name,
     data: samples.source,
-    method: p.kind,
+    method: drawn,
     params: { counterexample: p.toString(), seed: result.seed, path: result.counterexamplePath, sample: samples.ids[i] },
     metric: 'invariance',
     value: 0,
@@ -92,10 +104,8 @@ export async function toBeInvariantTo(this: MatcherThis, received: unknown, mode
     n: result.numRuns,
     pass: false,
     artefacts: [rel(join(dir, file))],
+    images: [{ file: rel(join(dir, file)), kind: 'invariance', panels: ['original', `perturbed: ${p}`], sample: samples.ids[i], trueClass: className(samples, label), before: calls[0], after: calls[1] }],
+    message: message(),
   });
-  const message = () =>
-    `expected predictions to be invariant, but ${p} flips sample ${i} (${samples.ids[i]}) from '${cls(before[i]!)}' to '${cls(after)}' ` +
-    `(smallest counterexample after ${result.numShrinks} shrinks, ${result.numRuns} runs). Replay with { seed: ${result.seed}, path: '${result.counterexamplePath}' }. ` +
-    `Original | perturbed saved as ${shown}/${file}`;
   return { pass: false, message, actual: p.toString(), expected: 'no change of class' };
 }

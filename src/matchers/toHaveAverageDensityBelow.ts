@@ -16,6 +16,8 @@ export async function toHaveAverageDensityBelow(this: MatcherThis, received: unk
   checkOptions(name, options, ['layer']);
   const r = await averageDensity(received, s, options);
   const ci = bootstrapCI(r.perSample, { seed: 0 });
+  const describe = () => `average density of layer '${r.layer}' (${r.units} units) was ${fmt(r.density, 4)} (95% CI ${fmt(ci.lower, 4)}, ${fmt(ci.upper, 4)}) over n=${r.perSample.length} images; threshold < ${maxDensity}`;
+  const message = () => (this.isNot ? `expected a density NOT below the threshold: ${describe()}` : `expected a density below the threshold: ${describe()}`);
   record(this, received, {
     matcher: name,
     data: s.source,
@@ -28,11 +30,11 @@ export async function toHaveAverageDensityBelow(this: MatcherThis, received: unk
     n: r.perSample.length,
     pass: r.density < maxDensity,
     artefacts: [],
+    message: message(),
   });
-  const describe = () => `average density of layer '${r.layer}' (${r.units} units) was ${fmt(r.density, 4)} (95% CI ${fmt(ci.lower, 4)}, ${fmt(ci.upper, 4)}) over n=${r.perSample.length} images; threshold < ${maxDensity}`;
   return {
     pass: r.density < maxDensity,
-    message: () => (this.isNot ? `expected a density NOT below the threshold: ${describe()}` : `expected a density below the threshold: ${describe()}`),
+    message,
     actual: r.density,
     expected: maxDensity,
   };

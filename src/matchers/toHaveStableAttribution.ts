@@ -3,11 +3,13 @@ import { findGradCamLayer, gradcam } from '../attribution/gradcam.js';
 import type { AttributionCommon } from '../attribution/common.js';
 import { featureMapSize, findLayerByName } from '../attribution/layers.js';
 import { occlusion } from '../attribution/occlusion.js';
+import { jetTensor } from '../attribution/heatmap.js';
+import type { ImageNote } from '../report/record.js';
 import { gaussianBlur } from '../data/blur.js';
 import { type Classifier, predictClasses } from '../models/classifier.js';
 import { bootstrapCI } from '../metrics/bootstrap.js';
 import { ssd } from '../metrics/ssd.js';
-import { checkCount, checkLabels, checkOptions, checkModel, checkSamples, fmt, type MatcherOutcome, type MatcherThis, record, refuse, savePanels } from './shared.js';
+import { checkCount, checkLabels, checkOptions, checkModel, checkSamples, className, fmt, type MatcherOutcome, type MatcherThis, record, refuse, savePanels } from './shared.js';
 
 /** Grad-CAM: the blur sigma applied to the images. Occlusion: the patch-size change. */
 export type AttributionChange = number | { from: number; to: number; stride?: number };
@@ -141,18 +143,34 @@ export async function toHaveStableAttribution(this: MatcherThis, received: unkno
     const worst = order.slice(0, options.saveWorst ?? 3);
     let saved = '';
     let artefacts: string[] = [];
+    let images: ImageNote[] | undefined;
     if (worst.length) {
-      const gray = (m: tf.Tensor3D, i: number) => m.slice([i, 0, 0], [1, -1, -1]).squeeze([0]).expandDims(2).tile([1, 1, 3]);
-      const out = await savePanels(this, 'attribution', model, worst, samples.ids, (i) =>
-        tf.concat([samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]), gray(a, i), gray(b, i)], 1) as tf.Tensor3D,
-      );
+      // Maps as half-transparent 'jet' overlays on the image, the colours of the heatmap snapshots.
+      const out = await savePanels(this, 'attribution', model, worst, samples.ids, (i) => {
+        const image = samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]);
+        const rgb = image.shape[2] === 1 ? image.tile([1, 1, 3]) : image;
+        const overlay = (m: tf.Tensor3D) => rgb.mul(0.5).add(jetTensor(m.slice([i, 0, 0], [1, -1, -1]).squeeze([0])).mul(0.5));
+        return tf.concat([rgb, overlay(a), overlay(b)], 1) as tf.Tensor3D;
+      });
       artefacts = out.artefacts;
+      const labels = (await samples.labels.data()) as Int32Array;
+      images = worst.map((i, k): ImageNote => ({
+        file: artefacts[k]!,
+        kind: 'attribution',
+        panels: ['image', `${method} map`, `${method} map after the change`],
+        sample: samples.ids[i],
+        trueClass: className(samples, labels[i]!),
+        score: values[i],
+        colormap: 'jet',
+      }));
       const shown = out.shown;
       saved = `; least stable: ${worst.map((i) => `${samples.ids[i]} (${fmt(values[i]!, 2)})`).join(', ')}, saved as image | map | changed map in ${shown}/`;
     }
     // A map that vanished under the change is the attribution at its least stable, whatever the mean.
     const pass = mean <= options.maxSSD && bad.vanished.length === 0;
     const vanished = bad.vanished.length ? `; ${bad.vanished.length} map(s) became the same value at every pixel under the change (${named(bad.vanished)}): the attribution vanished, so not stable whatever the mean` : '';
+    const describe = () => `mean SSD of ${what} was ${fmt(mean, 2)} ± ${fmt(std, 2)} (95% CI ${fmt(ci.lower, 2)}, ${fmt(ci.upper, 2)}) on n=${values.length}; threshold <= ${options.maxSSD}${vanished}${saved}`;
+    const message = () => (this.isNot ? `expected attributions NOT to be stable: ${describe()}` : `expected stable attributions: ${describe()}`);
     record(this, model, {
       matcher: name,
       data: samples.source,
@@ -165,11 +183,12 @@ export async function toHaveStableAttribution(this: MatcherThis, received: unkno
       n: values.length,
       pass,
       artefacts,
+      images,
+      message: message(),
     });
-    const describe = () => `mean SSD of ${what} was ${fmt(mean, 2)} ± ${fmt(std, 2)} (95% CI ${fmt(ci.lower, 2)}, ${fmt(ci.upper, 2)}) on n=${values.length}; threshold <= ${options.maxSSD}${vanished}${saved}`;
     return {
       pass,
-      message: () => (this.isNot ? `expected attributions NOT to be stable: ${describe()}` : `expected stable attributions: ${describe()}`),
+      message,
       actual: mean,
       expected: options.maxSSD,
     };

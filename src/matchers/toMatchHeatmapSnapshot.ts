@@ -3,6 +3,8 @@ import { writeHeatmapPng } from '../attribution/heatmap.js';
 import { checkHeatmapOptions, compareHeatmapSnapshot, type HeatmapSnapshotOptions, type SnapshotUpdateMode } from '../snapshots/heatmapSnapshot.js';
 import { reportDir } from '../report/reportDir.js';
 import { snapshotDir } from '../snapshots/snapshotDir.js';
+import { modelOf } from '../attribution/provenance.js';
+import type { ImageNote } from '../report/record.js';
 import { fileSafe, nextCall } from './callCounter.js';
 import { type MatcherOutcome, type MatcherThis, record } from './shared.js';
 
@@ -46,7 +48,14 @@ export function configureToMatchHeatmapSnapshot(common: HeatmapSnapshotOptions =
     // The report embeds images from its own folder only, so the heatmap as received is saved there too.
     const heatmapPath = resolve(reportDir(), 'heatmaps', spec, file);
     await writeHeatmapPng(heatmapPath, received as never, { colormap: merged.colormap ?? 'jet' });
-    record(this, undefined, {
+    const pct = ((100 * r.diffPixels) / r.totalPixels).toFixed(2);
+    const outcome = verdict();
+    const colormap = merged.colormap ?? 'jet';
+    const images: ImageNote[] = r.diffPath
+      ? [{ file: shown(r.diffPath), kind: 'snapshot', panels: ['expected', 'actual', 'diff'], colormap }]
+      : [{ file: shown(heatmapPath), kind: 'snapshot', panels: [r.status === 'matched' ? 'heatmap (matches its snapshot)' : r.status === 'missing' ? 'heatmap (no snapshot to compare with)' : `heatmap (snapshot ${r.status})`], colormap }];
+    // The map knows its model when one of this package's attribution methods made it.
+    record(this, modelOf(received), {
       matcher: 'toMatchHeatmapSnapshot',
       method: 'heatmap snapshot',
       params: { snapshot: shown(snapshotPath), status: r.status, ...merged },
@@ -56,28 +65,33 @@ export function configureToMatchHeatmapSnapshot(common: HeatmapSnapshotOptions =
       n: r.totalPixels,
       pass: ok,
       artefacts: [shown(heatmapPath), ...(r.diffPath ? [shown(r.diffPath)] : [])],
+      images,
+      message: outcome.message(),
     });
-    const pct = ((100 * r.diffPixels) / r.totalPixels).toFixed(2);
-    switch (r.status) {
-      case 'written':
-      case 'updated':
-      case 'matched':
-        return { pass: true, message: () => `heatmap ${r.status === 'matched' ? 'matches' : r.status} ${shown(snapshotPath)}` };
-      case 'missing':
-        return {
-          pass: false,
-          message: () => `heatmap snapshot ${shown(snapshotPath)} is missing, and snapshots are not written in CI (CI=true or --ci). Run the spec locally (or with -u) and commit the snapshot.`,
-        };
-      default:
-        return {
-          pass: false,
-          message: () =>
-            `heatmap differs from ${shown(snapshotPath)}: ${r.sizeNote ?? `${r.diffPixels} of ${r.totalPixels} pixels (${pct}%) differ`}` +
-            `${ratio !== undefined ? `, allowed ratio ${ratio}` : `, allowed ${allowedPixels} pixels`}. ` +
-            `Expected | actual | diff: ${shown(r.diffPath!)}. If the change is intended, run vitest -u.`,
-          actual: r.diffPixels,
-          expected: allowedPixels,
-        };
+    return outcome;
+
+    function verdict(): MatcherOutcome {
+      switch (r.status) {
+        case 'written':
+        case 'updated':
+        case 'matched':
+          return { pass: true, message: () => `heatmap ${r.status === 'matched' ? 'matches' : r.status} ${shown(snapshotPath)}` };
+        case 'missing':
+          return {
+            pass: false,
+            message: () => `heatmap snapshot ${shown(snapshotPath)} is missing, and snapshots are not written in CI (CI=true or --ci). Run the spec locally (or with -u) and commit the snapshot.`,
+          };
+        default:
+          return {
+            pass: false,
+            message: () =>
+              `heatmap differs from ${shown(snapshotPath)}: ${r.sizeNote ?? `${r.diffPixels} of ${r.totalPixels} pixels (${pct}%) differ`}` +
+              `${ratio !== undefined ? `, allowed ratio ${ratio}` : `, allowed ${allowedPixels} pixels`}. ` +
+              `Expected | actual | diff: ${shown(r.diffPath!)}. If the change is intended, run vitest -u.`,
+            actual: r.diffPixels,
+            expected: allowedPixels,
+          };
+      }
     }
   };
 }

@@ -3,7 +3,12 @@ import type { Attack, AttackResult } from '../attacks/types.js';
 import { type Classifier, predictClasses } from '../models/classifier.js';
 import { wilsonInterval } from '../metrics/bootstrap.js';
 import { attackFrom, checkAttackOutput } from './attackOutput.js';
-import { checkCount, checkLabels, checkOptions, checkModel, checkSamples, fmt, refuse, type MatcherOutcome, type MatcherThis, paramsText, record, savePanels } from './shared.js';
+import { checkCount, checkLabels, checkOptions, checkModel, checkSamples, classCalls, className, fmt, refuse, type MatcherOutcome, type MatcherThis, paramsText, record, savePanels } from './shared.js';
+import type { Samples } from '../data/samples.js';
+import type { ImageNote } from '../report/record.js';
+
+/** How much the saved perturbation panel is amplified (an 8/255 change would be near-invisible). */
+const AMPLIFY = 10;
 
 export interface ResistAttackOptions {
   /** Pass when robust accuracy (correct after the attack) is at least this. */
@@ -74,16 +79,22 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
       .slice(0, options.saveWorst ?? 3);
     let saved = '';
     let artefacts: string[] = [];
+    let images: ImageNote[] | undefined;
     if (worst.length) {
       const out = await savePanels(this, 'worst', model, worst, samples.ids, (i) => {
         const x = samples.images.slice([i, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]);
         const adv = result.adversarial.slice([i, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]);
-        return tf.concat([x, adv, adv.sub(x).mul(10).add(0.5).clipByValue(0, 1)], 1) as tf.Tensor3D;
+        return tf.concat([x, adv, adv.sub(x).mul(AMPLIFY).add(0.5).clipByValue(0, 1)], 1) as tf.Tensor3D;
       });
       artefacts = out.artefacts;
+      images = await noteWorst(model, samples, result.adversarial, worst, labels, artefacts);
       const shown = out.shown;
-      saved = `; ${worst.length} least-perturbed successes saved in ${shown}/ (original | adversarial | perturbation x10)`;
+      saved = `; ${worst.length} least-perturbed successes saved in ${shown}/ (original | adversarial | perturbation x${AMPLIFY})`;
     }
+    const describe = () =>
+      `${metric} under ${a.name} (${paramsText(params)}) was ${fmt(value)} [95% CI ${fmt(interval.lower)}, ${fmt(interval.upper)}] on n=${total}` +
+      `${minAccuracy === undefined ? ` correctly classified of ${n}` : ''}; threshold ${cmp} ${threshold}; clean accuracy ${fmt(correctBefore / n)}${saved}`;
+    const message = () => (this.isNot ? `expected the model NOT to resist: ${describe()}` : `expected the model to resist: ${describe()}`);
     record(this, model, {
       matcher: name,
       data: samples.source,
@@ -96,13 +107,12 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
       n: total,
       pass,
       artefacts,
+      images,
+      message: message(),
     });
-    const describe = () =>
-      `${metric} under ${a.name} (${paramsText(params)}) was ${fmt(value)} [95% CI ${fmt(interval.lower)}, ${fmt(interval.upper)}] on n=${total}` +
-      `${minAccuracy === undefined ? ` correctly classified of ${n}` : ''}; threshold ${cmp} ${threshold}; clean accuracy ${fmt(correctBefore / n)}${saved}`;
     return {
       pass,
-      message: () => (this.isNot ? `expected the model NOT to resist: ${describe()}` : `expected the model to resist: ${describe()}`),
+      message,
       actual: value,
       expected: threshold,
     };
@@ -118,4 +128,25 @@ function targetsOf(target: unknown, n: number): Int32Array | undefined {
   if (target === undefined || target === null) return undefined;
   if (typeof target === 'number') return new Int32Array(n).fill(target);
   return Int32Array.from(target as ArrayLike<number>);
+}
+
+/** Labels for the saved triptychs: the sample, its true class, the model's call before and after. */
+async function noteWorst(model: Classifier, samples: Samples, adversarial: tf.Tensor4D, worst: readonly number[], labels: Int32Array, files: readonly string[]): Promise<ImageNote[]> {
+  const idx = tf.tensor1d(worst as number[], 'int32');
+  const [x, adv] = tf.tidy(() => [tf.gather(samples.images, idx), tf.gather(adversarial, idx)] as [tf.Tensor4D, tf.Tensor4D]);
+  try {
+    const [before, after] = [await classCalls(model, x, samples), await classCalls(model, adv, samples)];
+    return worst.map((i, k) => ({
+      file: files[k]!,
+      kind: 'attack',
+      panels: ['original', 'adversarial', `perturbation x${AMPLIFY} (grey = 0)`],
+      sample: samples.ids[i],
+      trueClass: className(samples, labels[i]!),
+      before: before[k],
+      after: after[k],
+      amplify: AMPLIFY,
+    }));
+  } finally {
+    tf.dispose([idx, x, adv]);
+  }
 }

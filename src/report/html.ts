@@ -1,96 +1,142 @@
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { PaperClaim } from './paper.js';
 import { renderPaperHtml } from './paperHtml.js';
+import { renderPanels } from './panels.js';
+import { budget, esc, num, paramsLine } from './format.js';
 import { isEmbeddedSample, type RobustnessRecord } from './record.js';
-import { reportDir } from './reportDir.js';
 
-const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-/**
- * A saved image inlined as a data: URI, only when it is a PNG inside the report folder (reports/
- * unless ROBUSTNESS_REPORT_DIR says otherwise), after following links: a record is data, and a path in it ("../../.ssh/id_rsa", "/etc/passwd") must
- * not pull other files into a page that is shared as a CI artefact.
- */
-function img(path: unknown, root: string): string {
-  if (typeof path !== 'string') return '';
-  const reports = reportDir(root);
-  const inside = (p: string, dir: string) => {
-    const r = relative(dir, p);
-    return r !== '' && r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r);
-  };
-  const abs = resolve(root, path);
-  if (!inside(abs, reports) || !abs.toLowerCase().endsWith('.png')) return `<p class="missing">${esc(path)} is not embedded: only PNG files under reports/ are.</p>`;
-  if (!existsSync(abs)) return '';
-  const real = realpathSync(abs);
-  if (!inside(real, realpathSync(reports))) return `<p class="missing">${esc(path)} is not embedded: it links outside reports/.</p>`;
-  return `<figure><img alt="${esc(path)}" src="data:image/png;base64,${readFileSync(real).toString('base64')}"><figcaption>${esc(path)}</figcaption></figure>`;
-}
-
-/** A number for a table cell; anything else from a hand-edited or damaged report shows as text. */
-const fmt = (v: unknown) => (typeof v !== 'number' ? esc(v === null ? 'null' : v) : Number.isInteger(v) ? String(v) : Number.isFinite(v) ? v.toFixed(3) : String(v));
+const passed = (r: RobustnessRecord) => r.pass === true;
 /** A sort key attribute: numbers only. */
 const key = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? ` data-v="${v}"` : '');
 
+/** The check a row is, without its model: what a comparison lines up across models. */
+function checkKey(r: RobustnessRecord): string {
+  return `${r.test} · ${r.method} · ${r.metric}`;
+}
+
+function valueText(r: RobustnessRecord): string {
+  const v = num(r.value);
+  return r.interval ? `${v} <span class="ci">[${num(r.interval.lower)}, ${num(r.interval.upper)}]</span>` : v;
+}
+
+function thresholdText(r: RobustnessRecord): string {
+  return r.threshold ? `${esc(r.threshold.op)} ${esc(num(r.threshold.value))}` : '';
+}
+
+/** What was checked: the method with its budget first ('pgd at eps 8/255'), then the other parameters. */
+function checkText(r: RobustnessRecord, inline = false): string {
+  const params = r.params && typeof r.params === 'object' ? r.params : {};
+  const eps = typeof params.eps === 'number' ? ` at eps ${budget(params.eps)}` : '';
+  return `<b>${esc(r.method)}</b>${esc(eps)}${inline ? ` (<span class="params">${esc(paramsLine(params))}</span>)` : `<div class="params">${esc(paramsLine(params))}</div>`}`;
+}
+
+type Card = { cleanAccuracy?: { value: unknown; n: unknown }; spec?: { arch?: unknown }; training?: { epochs?: unknown; seed?: unknown }; data?: unknown; source?: unknown; format?: unknown };
+
+function modelSummary(models: string[], records: readonly RobustnessRecord[]): string {
+  return models
+    .map((m) => {
+      const rs = records.filter((r) => r.model === m);
+      const ok = rs.filter(passed).length;
+      const card = rs.find((r) => r.card)?.card as Card | undefined;
+      const clean = card?.cleanAccuracy;
+      const acc = clean ? (typeof clean.value === 'number' ? `${(clean.value * 100).toFixed(2)}% clean (n=${esc(clean.n)})` : `clean accuracy ${esc(JSON.stringify(clean.value))}`) : 'no card';
+      const failed = rs.filter((r) => !passed(r)).map((r, i) => `<a href="#check-${records.indexOf(r)}">${esc(r.test)}</a>`).join('<br>');
+      const cardHtml = card ? `<details><summary>model card</summary><pre>${esc(JSON.stringify(card, null, 2))}</pre></details>` : '';
+      return `<tr class="${ok === rs.length ? 'pass' : 'fail'}"><td>${esc(m)}${cardHtml}</td><td>${esc(card?.spec?.arch ?? '')}</td><td>${acc}</td><td class="${ok === rs.length ? 'pass' : 'fail'}">${ok} / ${rs.length}</td><td>${failed}</td></tr>`;
+    })
+    .join('\n');
+}
+
+/** One table, models as columns, for the checks that two or more models went through. */
+function comparison(models: string[], records: readonly RobustnessRecord[]): string {
+  if (models.length < 2) return '';
+  const keys = [...new Set(records.map(checkKey))].filter((k) => new Set(records.filter((r) => checkKey(r) === k).map((r) => r.model)).size >= 2);
+  if (!keys.length) return '';
+  const rows = keys.map((k) => {
+    const any = records.find((r) => checkKey(r) === k)!;
+    const cells = models.map((m) => {
+      const r = records.find((x) => x.model === m && checkKey(x) === k);
+      return r ? `<td class="${passed(r) ? 'pass' : 'fail'}"><a href="#check-${records.indexOf(r)}">${valueText(r)}</a></td>` : '<td class="none">—</td>';
+    });
+    return `<tr><td>${esc(any.test)}</td><td>${checkText(any)}</td><td>${esc(any.metric)} ${thresholdText(any)}</td>${cells.join('')}</tr>`;
+  });
+  return `<h2 id="compare">Models side by side</h2>
+<p>Checks that several models went through (same test, method and metric); each cell links to the check.</p>
+<table id="comparison"><thead><tr><th>test</th><th>check</th><th>metric and threshold</th>${models.map((m) => `<th>${esc(m)}</th>`).join('')}</tr></thead><tbody>
+${rows.join('\n')}
+</tbody></table>`;
+}
+
+function checkRow(r: RobustnessRecord, i: number): string {
+  const ok = passed(r);
+  const msg = !ok && r.message ? `<div class="message">${esc(r.message)}</div>` : '';
+  const images = Array.isArray(r.artefacts) && r.artefacts.length ? `images (${r.artefacts.length})` : 'details';
+  return (
+    `<tr class="${ok ? 'pass' : 'fail'}" id="row-${i}"><td class="verdict">${ok ? 'pass' : 'FAIL'}</td><td>${esc(r.model)}</td><td><span title="${esc(r.spec)}">${esc(r.test)}</span>${msg}</td><td>${checkText(r)}</td><td>${esc(r.metric)}</td>` +
+    `<td${key(r.value)}>${valueText(r)}</td><td>${thresholdText(r)}</td><td${key(r.n)}>${esc(num(r.n))}</td><td class="${isEmbeddedSample(r) ? 'sample' : ''}">${esc(r.data ?? '')}</td><td>${esc(r.backend)}</td>` +
+    `<td><a class="to-images" href="#check-${i}">${images}</a></td></tr>`
+  );
+}
+
+function checkDetail(r: RobustnessRecord, i: number, root: string): string {
+  const ok = passed(r);
+  return `<section class="check ${ok ? 'pass' : 'fail'}" id="check-${i}"><h3><span class="verdict ${ok ? 'pass' : 'fail'}">${ok ? 'pass' : 'FAIL'}</span> ${esc(r.model)} · ${esc(r.test)}</h3>
+<p class="where">${esc(r.spec)} · ${esc(r.matcher)} · ${checkText(r, true)} · ${esc(r.metric)} ${valueText(r)}, threshold ${thresholdText(r)}, n = ${esc(num(r.n))} <a href="#row-${i}">back to the table</a></p>
+${r.message ? `<pre class="message">${esc(r.message)}</pre>` : ''}
+${renderPanels(r, root, `c${i}`)}
+</section>`;
+}
+
 /**
  * A self-contained HTML report (inline CSS, script and images; nothing fetched): a summary per
- * model, a sortable table of every matcher call, the saved images, and, when paper claims are
- * given, the paper reproduction section.
+ * model, models side by side, a sortable table of every check with a failures-only filter, each
+ * check's message and labelled images, and, when paper claims are given, the paper reproduction section.
  */
 export function renderHtml(records: readonly RobustnessRecord[], meta: { generated: string; root: string; paper?: readonly PaperClaim[] }): string {
   const paper = renderPaperHtml(meta.paper ?? [], meta.root);
   const models = [...new Set(records.map((r) => r.model))].sort();
-  const summary = models
-    .map((m) => {
-      const rs = records.filter((r) => r.model === m);
-      const passed = rs.filter((r) => r.pass === true).length;
-      const card = rs.find((r) => r.card)?.card as { cleanAccuracy?: { value: unknown; n: unknown }; spec?: { arch?: unknown; width?: number } } | undefined;
-      const clean = card?.cleanAccuracy;
-      const acc = clean ? (typeof clean.value === 'number' ? `${(clean.value * 100).toFixed(2)}% clean (n=${clean.n})` : `clean accuracy ${JSON.stringify(clean.value)} (n=${clean.n})`) : 'no card';
-      return `<tr><td>${esc(m)}</td><td>${esc(card?.spec?.arch ?? '')}</td><td>${esc(acc)}</td><td class="${passed === rs.length ? 'pass' : 'fail'}">${passed} / ${rs.length}</td></tr>`;
-    })
-    .join('\n');
-  const rows = records
-    .map(
-      (r) =>
-        `<tr class="${r.pass === true ? 'pass' : 'fail'}"><td>${esc(r.model)}</td><td>${esc(r.spec)}</td><td>${esc(r.test)}</td><td>${esc(r.method)}</td><td>${esc(r.metric)}</td>` +
-        `<td${key(r.value)}>${fmt(r.value)}</td><td>${r.interval ? `${fmt(r.interval.lower)} – ${fmt(r.interval.upper)}` : ''}</td><td>${esc(r.threshold?.op)} ${fmt(r.threshold?.value)}</td>` +
-        `<td${key(r.n)}>${fmt(r.n)}</td><td>${r.pass === true ? 'pass' : 'FAIL'}</td><td class="params">${esc(JSON.stringify(r.params))}</td><td>${esc(r.backend)}</td><td class="${isEmbeddedSample(r) ? 'sample' : ''}">${esc(r.data ?? '')}</td></tr>`,
-    )
-    .join('\n');
+  const failures = records.filter((r) => !passed(r)).length;
   const onSample = records.filter(isEmbeddedSample).length;
   const sampleNote = onSample
     ? `<p class="sample">${onSample} of ${records.length} checks ran on the embedded 200-image sample of CIFAR-10 (20 test images per class), not on a full test split: their figures rest on few images. Run with network (CIFAR-10 is downloaded once into the cache), or set CIFAR10_DIR, for the full set.</p>\n`
     : '';
-  const figures = records
-    .filter((r) => Array.isArray(r.artefacts) && r.artefacts.length)
-    .map((r) => `<section><h3>${esc(r.model)} · ${esc(r.test)}</h3><div class="figs">${r.artefacts.map((a) => img(a, meta.root)).join('')}</div></section>`)
-    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Robustness report</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:24px;color:#222}
-table{border-collapse:collapse;margin:12px 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}
-th{background:#f3f3f3;cursor:pointer}tr.fail td,td.fail{background:#fde8e8}tr.pass td:nth-child(10),td.pass{background:#e8f6e8}
-td.params{font:12px monospace;max-width:420px;word-break:break-all}
+table{border-collapse:collapse;margin:12px 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f3f3f3;cursor:pointer}tr.fail td.verdict,td.fail,span.verdict.fail{background:#f8c9c9;font-weight:bold}tr.pass td.verdict,td.pass,span.verdict.pass{background:#cdeccd}
+tr.fail td{background:#fff3f3}td.none{color:#999}
+div.params,span.params{font:12px monospace;color:#555;max-width:360px}div.message{font-size:12px;color:#8a1c1c;max-width:520px;margin-top:4px}span.ci{color:#666;font-size:12px}
+pre.message{white-space:pre-wrap;background:#fff3f3;border-left:4px solid #c33;padding:8px;max-width:1100px}
 td.sample,p.sample{background:#fff4d6}
 td.partly,span.partly{background:#fff4d6}span.pass{background:#e8f6e8}span.fail{background:#fde8e8}p.setup,p.measured{font-size:12px;color:#555}figure img.paper{image-rendering:auto;max-width:100%}
-.figs{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figure img{image-rendering:pixelated;border:1px solid #ddd}figcaption{font-size:11px;color:#666}
+.figs{display:flex;flex-wrap:wrap;gap:16px}figure{margin:8px 0}figure img,.crop{image-rendering:pixelated;border:1px solid #ddd;display:block}
+figcaption{font-size:12px;color:#333;margin-top:4px}.path{font-size:11px;color:#888}.labels{display:flex;font-size:12px;font-weight:600}.labels span{text-align:center}
+b.flip{color:#b00}.legend{display:flex;align-items:center;gap:8px;font-size:12px;margin:4px 0 12px}.legend .bar{display:inline-block;width:240px;height:12px;border:1px solid #999}
+.stack{position:relative}.stack .top{position:absolute;top:0;right:0;overflow:hidden;direction:rtl}.stack .top .crop{direction:ltr;border:0}
+section.check{border-top:1px solid #ddd;padding-top:8px;margin-top:16px}p.where{font-size:12px;color:#555}
+body.failures-only tr.pass,body.failures-only section.check.pass{display:none}
+p.missing{color:#a60}
 </style></head><body>
 <h1>Robustness report</h1>
-<p>Generated ${esc(meta.generated)} · ${records.length} checks · ${records.filter((r) => r.pass === true).length} passed${paper ? ' · <a href="#paper">paper reproduction</a>' : ''}</p>
-${sampleNote}${records.length === 0 ? '<p>No robustness matcher checks were recorded in this run.</p>' : ''}<h2>Per model</h2>
-<table id="models"><thead><tr><th>model</th><th>arch</th><th>clean accuracy</th><th>checks passed</th></tr></thead><tbody>
-${summary}
+<p>Generated ${esc(meta.generated)} · ${records.length} checks · ${records.length - failures} passed · <b>${failures} failed</b> · ${models.length} model${models.length === 1 ? '' : 's'}${paper ? ' · <a href="#paper">paper reproduction</a>' : ''}</p>
+${sampleNote}${records.length === 0 ? '<p>No robustness matcher checks were recorded in this run.</p>' : ''}<label><input type="checkbox" id="failures-only"> show failures only</label>
+<h2>Per model</h2>
+<table id="models"><thead><tr><th>model</th><th>arch</th><th>clean accuracy</th><th>checks passed</th><th>failed checks</th></tr></thead><tbody>
+${modelSummary(models, records)}
 </tbody></table>
+${comparison(models, records)}
 <h2>Every check</h2>
-<table id="checks" class="sortable"><thead><tr><th>model</th><th>spec</th><th>test</th><th>method</th><th>metric</th><th>value</th><th>95% interval</th><th>threshold</th><th>n</th><th>verdict</th><th>parameters</th><th>backend</th><th>data</th></tr></thead><tbody>
-${rows}
+<table id="checks" class="sortable"><thead><tr><th>verdict</th><th>model</th><th>test</th><th>check</th><th>metric</th><th>value [95% interval]</th><th>threshold</th><th>n</th><th>data</th><th>backend</th><th>images</th></tr></thead><tbody>
+${records.map(checkRow).join('\n')}
 </tbody></table>
-<h2>Images: worst adversarial examples, heatmap pairs, snapshot diffs</h2>
-${figures || '<p>No images were saved in this run.</p>'}
+<h2>Each check: message and images</h2>
+<p>Attack panels: original, adversarial, and the perturbation amplified (grey is no change). Attribution panels: the image, then its maps as colour overlays. Snapshot diffs: expected, actual and diff, enlarged.</p>
+${records.map((r, i) => checkDetail(r, i, meta.root)).join('\n')}
 ${paper}
 <script>
+document.getElementById('failures-only').addEventListener('change', (e) => document.body.classList.toggle('failures-only', e.target.checked));
+document.querySelectorAll('input[type=range][data-target]').forEach((s) => s.addEventListener('input', () => { document.getElementById(s.dataset.target).style.width = (100 - Number(s.value)) + '%'; }));
 document.querySelectorAll('table.sortable th').forEach((th, col) => th.addEventListener('click', () => {
   const body = th.closest('table').tBodies[0];
   const rows = [...body.rows];

@@ -1,6 +1,6 @@
 // Public names of src/report.
 export { recordResult, readResults, clearResults, resultsDir, isEmbeddedSample } from './record.js';
-export type { RobustnessRecord } from './record.js';
+export type { RobustnessRecord, ImageNote, ClassCall } from './record.js';
 export { renderHtml } from './html.js';
 export { writeReport } from './write.js';
 export { reportDir } from './reportDir.js';

@@ -30,7 +30,40 @@ export interface RobustnessRecord {
   pass: boolean;
   /** PNGs the matcher saved (paths relative to the project root). */
   artefacts: string[];
+  /** What each saved PNG shows, for the report's labels (one per artefact it describes). */
+  images?: ImageNote[];
+  /** The matcher's message: why it failed (or, for a pass, what it measured). */
+  message?: string;
   time: string;
+}
+
+/** A predicted class and the model's probability for it. */
+export interface ClassCall {
+  class: string;
+  confidence: number;
+}
+
+/**
+ * What one saved PNG shows, left to right, so the report can label it: the panels
+ * ('original', 'adversarial', 'perturbation x10'), the sample, its true class, and the model's
+ * call before and after the change.
+ */
+export interface ImageNote {
+  /** The artefact path it describes. */
+  file: string;
+  kind: 'attack' | 'attribution' | 'invariance' | 'snapshot';
+  /** Labels of the equal-width panels, left to right. */
+  panels: string[];
+  sample?: string;
+  trueClass?: string;
+  before?: ClassCall;
+  after?: ClassCall;
+  /** The per-sample measurement where there is one (the SSD of an attribution pair). */
+  score?: number;
+  /** How much the perturbation panel is amplified. */
+  amplify?: number;
+  /** The colour map of map panels (the legend the report draws). */
+  colormap?: string;
 }
 
 /** A check run on the package's embedded CIFAR-10 sample, not on a full test split. */

@@ -1,9 +1,12 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../data/atomic.js';
+import { syntheticReport } from '../test-support/syntheticReport.js';
+import { budget, paramsLine } from './format.js';
 import type { RobustnessRecord } from './record.js';
 import { chromiumPath, screenshotReport } from './screenshot.js';
 import { renderHtml } from './html.js';
@@ -33,6 +36,15 @@ function record(over: Partial<RobustnessRecord>): RobustnessRecord {
   };
 }
 
+describe('report formatting', () => {
+  it('writes pixel budgets as k/255 when they are one, and objects spelt out', () => {
+    expect(budget(8 / 255)).toBe('8/255');
+    expect(budget(1 / 255)).toBe('1/255');
+    expect(budget(0.03)).toBe('0.03');
+    expect(paramsLine({ eps: 8 / 255, stepSize: 2 / 255, steps: 10, change: { from: 4, to: 2 }, seed: undefined })).toBe('eps 8/255, stepSize 2/255, steps 10, change { from: 4, to: 2 }');
+  });
+});
+
 describe('HTML report', () => {
   it('is self-contained: tables of every check, images inline, nothing fetched', () => {
     mkdirSync(join(root, 'reports', 'worst'), { recursive: true });
@@ -43,18 +55,88 @@ describe('HTML report', () => {
     const text = readFileSync(html, 'utf8');
     expect(text).toContain('data:image/png;base64,');
     expect(text).not.toMatch(/<(script|link|img)[^>]+(src|href)="https?:/);
-    expect(text).toMatch(/<td>resnet20-base<\/td>.*<td class="fail">0 \/ 1<\/td>/s);
+    expect(text).toMatch(/<td>resnet20-base<details>|<td>resnet20-base<\/td>.*<td class="fail">0 \/ 1<\/td>/s);
     expect(JSON.parse(readFileSync(json, 'utf8')).records).toHaveLength(2);
   });
 
-  it.runIf(chromiumPath())('renders in headless Chromium with its tables and images, and leaves a screenshot', async () => {
-    const { html } = writeReport([record({ artefacts: ['reports/worst/x.png'] }), record({ model: 'cnn1', pass: true })], root);
-    // Kept in reports/ (ignored by git) to look at; the committed one is of the example specs' report.
-    const shot = resolve('reports', 'report-test-screenshot.png');
-    mkdirSync(resolve('reports'), { recursive: true });
+  it('states each failure message, counts every check of a model (snapshots too), and names invariance methods', () => {
+    const records = syntheticReport(root);
+    const text = readFileSync(writeReport(records, root).html, 'utf8');
+    // The synthetic mobilenet fails PGD, SSD, invariance and its snapshot: 1 of 5 passed.
+    expect(text).toMatch(/<td>shapes-mobilenet.*?<td class="fail">1 \/ 5<\/td>/s);
+    expect(text).not.toContain('unnamed model');
+    expect(text).not.toContain('[object Object]');
+    expect(text).toContain('flips sample 4 (shape-4) from &#39;circle&#39; to &#39;square&#39;');
+    expect(text).toContain('at eps 8/255');
+    expect(text).toContain('id="comparison"');
+  });
+
+  it('refuses to inline a file outside reports/ and snapshots/', () => {
+    const text = readFileSync(writeReport([record({ artefacts: ['../../etc/passwd', 'package.json'] })], root).html, 'utf8');
+    expect(text).toContain('is not embedded');
+    expect(text).not.toContain('data:image/png');
+  });
+
+  it.runIf(chromiumPath())(
+    'works in headless Chromium: every row links to its images, the failures filter hides passes, no console errors',
+    async () => {
+      const records = syntheticReport(root);
+      const { html } = writeReport(records, root);
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({ executablePath: chromiumPath()!, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+        const errors: string[] = [];
+        page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+        page.on('pageerror', (e) => errors.push(String(e)));
+        await page.goto(pathToFileURL(html).href);
+        // Each row's link points at a section that holds that check's images, all decoded.
+        const links = (await page.evaluate(`[...document.querySelectorAll('#checks tbody tr')].map((tr) => {
+          const a = tr.querySelector('a.to-images');
+          const target = a && document.querySelector(a.getAttribute('href'));
+          const imgs = target ? [...target.querySelectorAll('img')] : [];
+          const crops = target ? target.querySelectorAll('.crop').length : 0;
+          return { id: tr.id, target: target ? target.id : null, images: imgs.length + crops, broken: imgs.filter((i) => !i.complete || i.naturalWidth === 0).length };
+        })`)) as { id: string; target: string | null; images: number; broken: number }[];
+        expect(links).toHaveLength(records.length);
+        for (const [i, l] of links.entries()) {
+          expect(l.target).toBe(`check-${l.id.slice(4)}`);
+          expect(l.broken).toBe(0);
+          const r = records[Number(l.id.slice(4))]!;
+          expect(l.images > 0, `${r.test} of ${r.model} (row ${i})`).toBe(r.artefacts.length > 0);
+        }
+        await page.click('a[href="#check-1"]');
+        expect(await page.evaluate('location.hash')).toBe('#check-1');
+        const visible = () => page.evaluate(`[...document.querySelectorAll('#checks tbody tr')].filter((tr) => tr.offsetParent !== null).length`);
+        expect(await visible()).toBe(records.length);
+        await page.check('#failures-only');
+        expect(await visible()).toBe(records.filter((r) => !r.pass).length);
+        await page.uncheck('#failures-only');
+        // The snapshot slider moves the boundary between expected and actual.
+        const slider = page.locator('input[type=range]').first();
+        await slider.fill('20');
+        expect(await page.evaluate(`document.getElementById(document.querySelector('input[type=range]').dataset.target).style.width`)).toBe('80%');
+        expect(errors).toEqual([]);
+        // Kept in reports/ (ignored by git) to look at; reports/screenshot*.png are copies of these.
+        mkdirSync(resolve('reports'), { recursive: true });
+        await page.evaluate('window.scrollTo(0, 0)');
+        await page.screenshot({ path: resolve('reports', 'report-test-first-screen.png') });
+        await page.locator('section.check.fail').filter({ hasText: 'heatmap differs' }).screenshot({ path: resolve('reports', 'report-test-snapshot.png') });
+        await page.locator('section.check.fail').first().screenshot({ path: resolve('reports', 'report-test-failure.png') });
+      } finally {
+        await browser.close();
+      }
+    },
+    60_000,
+  );
+
+  it.runIf(chromiumPath())('screenshotReport renders the page and counts its images', async () => {
+    const { html } = writeReport(syntheticReport(root), root);
+    const shot = join(root, 'shot.png');
     const check = await screenshotReport(html, shot);
-    expect(check).toEqual({ tables: 2, rows: 2, images: 1, brokenImages: 0 });
-    expect(PNG.sync.read(readFileSync(shot)).width).toBe(1280);
+    expect(check.rows).toBe(11);
+    expect(check.brokenImages).toBe(0);
+    expect(PNG.sync.read(readFileSync(shot)).width).toBeGreaterThanOrEqual(1280);
   }, 60_000);
 });
 

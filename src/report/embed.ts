@@ -1,0 +1,32 @@
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+
+/** The folders whose PNGs a report may inline: the run's artefacts, and the approved snapshots. */
+const EMBEDDABLE = ['reports', 'snapshots'];
+
+const inside = (p: string, dir: string) => {
+  const r = relative(dir, p);
+  return r !== '' && !r.startsWith('..') && !isAbsolute(r);
+};
+
+export type Embedded = { ok: true; uri: string; width: number; height: number } | { ok: false; why: string };
+
+/**
+ * A saved image as a data: URI, only when it is a PNG inside <root>/reports/ or <root>/snapshots/
+ * (after following links): a record is data, and a path in it ("../../.ssh/id_rsa") must not pull
+ * other files into a page that is shared as a CI artefact.
+ */
+export function embedPng(path: unknown, root: string): Embedded {
+  if (typeof path !== 'string') return { ok: false, why: `${String(path)} is not a path` };
+  const abs = resolve(root, path);
+  const dirs = EMBEDDABLE.map((d) => resolve(root, d));
+  if (!dirs.some((d) => inside(abs, d)) || !abs.toLowerCase().endsWith('.png')) return { ok: false, why: `${path} is not embedded: only PNG files under reports/ or snapshots/ are` };
+  if (!existsSync(abs)) return { ok: false, why: `${path} is missing (was reports/ copied with the report?)` };
+  const real = realpathSync(abs);
+  if (!dirs.some((d) => existsSync(d) && inside(real, realpathSync(d)))) return { ok: false, why: `${path} is not embedded: it links outside reports/ and snapshots/` };
+  const bytes = readFileSync(real);
+  // The PNG header's IHDR chunk holds the size, for enlarging and cropping panels.
+  const png = bytes.length >= 24 && bytes.toString('latin1', 1, 4) === 'PNG';
+  if (!png) return { ok: false, why: `${path} is not a PNG file` };
+  return { ok: true, uri: `data:image/png;base64,${bytes.toString('base64')}`, width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+}
