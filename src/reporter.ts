@@ -7,7 +7,8 @@ import { relative, resolve } from 'node:path';
 import { checkGate, parseThresholds } from './report/gate.js';
 import { claimsWrittenSince, readClaims, writePaperReport } from './report/paper.js';
 import { clearResults, isEmbeddedSample, readResults, type RobustnessRecord } from './report/record.js';
-import { writeHtmlReport, writeReport } from './report/write.js';
+import { type Shard, writeShard } from './report/shard.js';
+import { writeHtmlReport, writeReport, writeStepSummary } from './report/write.js';
 import { obsoleteSnapshots, type SpecRun } from './snapshots/obsolete.js';
 
 /** The parts of Vitest's TestModule (reporter API) used to tell which spec files ran completely. */
@@ -36,14 +37,16 @@ export default class RobustnessReporter {
   private readonly ignore: RegExp | undefined;
   private readonly thresholds: string | undefined;
   readonly [ROBUSTNESS_REPORTER] = true;
+  private shard: Shard | undefined;
 
   constructor(options: RobustnessReporterOptions = {}) {
     this.ignore = options.ignore ? new RegExp(options.ignore) : undefined;
     this.thresholds = options.thresholds;
   }
 
-  onInit(ctx: { config?: { root?: string } }): void {
+  onInit(ctx: { config?: { root?: string; shard?: Shard } }): void {
     this.root = ctx.config?.root ?? process.cwd();
+    this.shard = ctx.config?.shard;
     this.started = Date.now();
     clearResults(this.root);
   }
@@ -51,6 +54,15 @@ export default class RobustnessReporter {
   onTestRunEnd(testModules: readonly ModuleLike[] = []): void {
     const records = readResults(this.root).filter((r) => !this.ignore?.test(r.spec));
     this.reportObsoleteSnapshots(testModules, records);
+    if (this.shard) {
+      // One shard's checks are not the run's: its own file, merged by `robustness merge` once
+      // every shard is in; robustness.json, the page and the gate wait for that.
+      const file = writeShard(records, this.shard, this.root);
+      console.log(`\n[vitest-robustness] shard ${this.shard.index} of ${this.shard.count}: ${records.length} robustness checks in ${file}; combine the shards with \`npx robustness merge\`.`);
+      // A shard lacks the other shards' checks, so its rules would read as unmeasured.
+      if (this.thresholds) console.log(`[vitest-robustness] release gate left to the merged run: \`npx robustness merge && npx robustness gate --thresholds ${this.thresholds}\`.`);
+      return;
+    }
     let claims = 0;
     const fresh = claimsWrittenSince(this.started, this.root);
     try {
@@ -63,6 +75,7 @@ export default class RobustnessReporter {
     }
     if (records.length > 0) {
       const { html } = writeReport(records, this.root);
+      writeStepSummary(records);
       const onSample = records.filter(isEmbeddedSample).length;
       const sample = onSample ? ` (${onSample} on the embedded 200-image CIFAR-10 sample, not a full test split)` : '';
       console.log(`\n[vitest-robustness] ${records.length} robustness checks${sample}; report: ${html}`);

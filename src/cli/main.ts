@@ -11,6 +11,7 @@ export const COMMANDS: Record<string, Command> = {
   data: { summary: 'fetch CIFAR-10 into the cache, or decode an image folder once', load: () => import('./data.js') },
   eval: { summary: 'clean and robust accuracy of a saved model under an attack, as a table', load: () => import('./eval.js') },
   gate: { summary: 'fail (exit 1) when the last run breached a release threshold', load: () => import('./gate.js') },
+  merge: { summary: 'combine the report files of `vitest --shard=i/n` runs into one report', load: () => import('./merge.js') },
   report: { summary: 'rebuild reports/index.html from reports/robustness.json (and screenshot it)', load: () => import('./report.js') },
   models: { summary: 'list trained models and their cards as a table (fixtures/models/README.md)', load: () => import('./models.js') },
   train: { summary: 'train a model (ResNet, MobileNet, VGG16, the Fig. 1 CNN) with checkpoints and resume', load: () => import('./train.js') },

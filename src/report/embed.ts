@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
+import { snapshotDir } from '../snapshots/snapshotDir.js';
+import { reportDir } from './reportDir.js';
 
-/** The folders whose PNGs a report may inline: the run's artefacts, and the approved snapshots. */
-const EMBEDDABLE = ['reports', 'snapshots'];
 
 const inside = (p: string, dir: string) => {
   const r = relative(dir, p);
@@ -19,7 +19,8 @@ export type Embedded = { ok: true; uri: string; width: number; height: number } 
 export function embedPng(path: unknown, root: string): Embedded {
   if (typeof path !== 'string') return { ok: false, why: `${String(path)} is not a path` };
   const abs = resolve(root, path);
-  const dirs = EMBEDDABLE.map((d) => resolve(root, d));
+  // The folders whose PNGs a report may inline: the run's artefacts, and the approved snapshots.
+  const dirs = [reportDir(root), snapshotDir(root)];
   if (!dirs.some((d) => inside(abs, d)) || !abs.toLowerCase().endsWith('.png')) return { ok: false, why: `${path} is not embedded: only PNG files under reports/ or snapshots/ are` };
   if (!existsSync(abs)) return { ok: false, why: `${path} is missing (was reports/ copied with the report?)` };
   const real = realpathSync(abs);

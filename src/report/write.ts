@@ -1,6 +1,9 @@
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
 import { renderHtml } from './html.js';
+import { renderJunit } from './junit.js';
+import { renderMarkdownSummary } from './markdown.js';
 import { readClaims, type PaperClaim } from './paper.js';
 import type { RobustnessRecord } from './record.js';
 import { reportDir } from './reportDir.js';
@@ -26,10 +29,27 @@ export function writeHtmlReport(records: readonly RobustnessRecord[], root = pro
   return html;
 }
 
-/** Writes reports/robustness.json and the self-contained reports/index.html. */
-export function writeReport(records: readonly RobustnessRecord[], root = process.cwd()): { json: string; html: string } {
+/**
+ * Writes robustness.json, the self-contained index.html and junit.xml (one testcase per check,
+ * for a CI system's test view) in the report folder (reports/ unless configured).
+ */
+export function writeReport(records: readonly RobustnessRecord[], root = process.cwd()): { json: string; html: string; junit: string } {
   const json = join(reportDir(root), 'robustness.json');
+  const junit = join(reportDir(root), 'junit.xml');
   const generated = new Date().toISOString();
   writeFileAtomic(json, `${JSON.stringify({ generated, records }, null, 2)}\n`);
-  return { json, html: writeHtmlReport(records, root, generated) };
+  writeFileAtomic(junit, renderJunit(records, generated));
+  return { json, html: writeHtmlReport(records, root, generated), junit };
+}
+
+/**
+ * Appends the run's Markdown summary to the file GitHub Actions names in $GITHUB_STEP_SUMMARY
+ * (appending is that file's protocol: other steps write to it too); returns it, or undefined when
+ * the variable is not set.
+ */
+export function writeStepSummary(records: readonly RobustnessRecord[], env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const path = env.GITHUB_STEP_SUMMARY;
+  if (!path) return undefined;
+  appendFileSync(path, `${renderMarkdownSummary(records)}\n`);
+  return path;
 }

@@ -1,0 +1,46 @@
+// JUnit XML of the robustness checks, the format CI systems (GitHub, GitLab, Jenkins) read into
+// their test views: one testcase per check, its measurement as properties.
+import { budget, paramsLine } from './format.js';
+import type { RobustnessRecord } from './record.js';
+
+const xml = (s: unknown) =>
+  String(s)
+    // Characters XML 1.0 cannot hold at all (a control character in a message).
+    .replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu, '\ufffd')
+    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+
+function properties(r: RobustnessRecord): string {
+  const p: [string, unknown][] = [
+    ['model', r.model],
+    ['method', r.method],
+    ['metric', r.metric],
+    ['value', r.value],
+    ['interval', r.interval ? `[${r.interval.lower}, ${r.interval.upper}] (${r.interval.level})` : undefined],
+    ['threshold', r.threshold ? `${r.threshold.op} ${r.threshold.value}` : undefined],
+    ['n', r.n],
+    ['backend', r.backend],
+    ['eps', typeof r.params?.eps === 'number' ? budget(r.params.eps) : undefined],
+    ['params', paramsLine(r.params)],
+    ['data', r.data],
+  ];
+  return p
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `      <property name="${k}" value="${xml(v)}"/>`)
+    .join('\n');
+}
+
+/** The checks as JUnit XML: a testsuite per spec file, a testcase per check, failures with their message. */
+export function renderJunit(records: readonly RobustnessRecord[], generated: string): string {
+  const specs = [...new Set(records.map((r) => r.spec))].sort();
+  const suites = specs.map((spec) => {
+    const rs = records.filter((r) => r.spec === spec);
+    const failures = rs.filter((r) => r.pass !== true).length;
+    const cases = rs.map((r) => {
+      const failure = r.pass === true ? '' : `\n    <failure message="${xml(`${r.metric} ${r.value} breaches ${r.threshold?.op} ${r.threshold?.value}`)}" type="robustness">${xml(r.message ?? '')}</failure>`;
+      return `  <testcase classname="${xml(spec)}" name="${xml(`${r.test} [${r.model}: ${r.method}]`)}" time="0">\n    <properties>\n${properties(r)}\n    </properties>${failure}\n  </testcase>`;
+    });
+    return `<testsuite name="${xml(spec)}" tests="${rs.length}" failures="${failures}" errors="0" skipped="0" timestamp="${xml(generated)}">\n${cases.join('\n')}\n</testsuite>`;
+  });
+  const failures = records.filter((r) => r.pass !== true).length;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="vitest-robustness" tests="${records.length}" failures="${failures}" errors="0">\n${suites.join('\n')}\n</testsuites>\n`;
+}
