@@ -91,3 +91,21 @@ describe('records for the report', () => {
     expect(r!.images![0]!.kind).toBe('snapshot');
   });
 });
+
+describe("heatmap snapshots in Vitest's snapshot summary", () => {
+  it('counts written, matched and failed snapshots in the test file\'s SnapshotState, as Vitest counts its own', async () => {
+    const state = expect.getState().snapshotState as unknown as Record<'added' | 'matched' | 'unmatched' | 'updated', { total(): number }>;
+    const totals = () => ({ added: state.added.total(), matched: state.matched.total(), unmatched: state.unmatched.total(), updated: state.updated.total() });
+    const before = totals();
+    const a = tf.tidy(() => tf.linspace(0, 1, 64).reshape([8, 8]));
+    const b = tf.tidy(() => tf.linspace(1, 0, 64).reshape([8, 8]));
+    try {
+      await expect(a).toMatchHeatmapSnapshot('record-notes-counted');
+      await expect(a).toMatchHeatmapSnapshot('record-notes-counted');
+      await expect(expect(b).toMatchHeatmapSnapshot('record-notes-counted')).rejects.toThrow(/heatmap differs/);
+    } finally {
+      tf.dispose([a, b]);
+    }
+    expect(totals()).toEqual({ added: before.added + 1, matched: before.matched + 1, unmatched: before.unmatched + 1, updated: before.updated });
+  });
+});

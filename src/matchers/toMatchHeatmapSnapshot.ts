@@ -7,11 +7,12 @@ import { modelOf } from '../attribution/provenance.js';
 import type { ImageNote } from '../report/record.js';
 import { fileSafe, nextCall } from './callCounter.js';
 import { type MatcherOutcome, type MatcherThis, record } from './shared.js';
+import { countSnapshot } from './snapshotCounts.js';
 
 interface SnapshotThis extends MatcherThis {
   /** Vitest's SnapshotState: `snapshotUpdateState` is its public update mode (-u: 'all', --ci: 'none'). */
   snapshotState?: { snapshotUpdateState?: string };
-  /** The running test (Vitest's public matcher context); names are numbered per attempt of it. */
+  /** The running test (Vitest's public matcher context): names are numbered per attempt of it, and its id keys the snapshot counters. */
   task?: unknown;
 }
 
@@ -41,6 +42,7 @@ export function configureToMatchHeatmapSnapshot(common: HeatmapSnapshotOptions =
     const update = updateMode(this);
     const r = await compareHeatmapSnapshot(received as never, { snapshotPath, diffPath, update }, { ...common, ...options });
     const shown = (p: string) => relative(process.cwd(), p);
+    countSnapshot(this.snapshotState, this.task, r.status);
     const ok = r.status !== 'missing' && r.status !== 'mismatch';
     const merged = { ...common, ...options };
     const ratio = merged.maxDiffRatio;
