@@ -1,10 +1,12 @@
 import type { PaperClaim } from './paper.js';
 import { renderPaperHtml } from './paperHtml.js';
 import { renderPanels } from './panels.js';
-import { budget, esc, num, paramsLine } from './format.js';
+import { budget, esc, num as plainNum, paramsLine } from './format.js';
 import { isEmbeddedSample, type RobustnessRecord } from './record.js';
 
 const passed = (r: RobustnessRecord) => r.pass === true;
+/** A number as escaped text: a damaged or hand-edited report may hold anything there. */
+const num = (v: unknown) => esc(plainNum(v));
 /** A sort key attribute: numbers only. */
 const key = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? ` data-v="${v}"` : '');
 
@@ -19,7 +21,7 @@ function valueText(r: RobustnessRecord): string {
 }
 
 function thresholdText(r: RobustnessRecord): string {
-  return r.threshold ? `${esc(r.threshold.op)} ${esc(num(r.threshold.value))}` : '';
+  return r.threshold ? `${esc(r.threshold.op)} ${(num(r.threshold.value))}` : '';
 }
 
 /** What was checked: the method with its budget first ('pgd at eps 8/255'), then the other parameters. */
@@ -31,7 +33,7 @@ function checkText(r: RobustnessRecord, inline = false): string {
 
 type Card = { cleanAccuracy?: { value: unknown; n: unknown }; spec?: { arch?: unknown }; training?: { epochs?: unknown; seed?: unknown }; data?: unknown; source?: unknown; format?: unknown };
 
-function modelSummary(models: string[], records: readonly RobustnessRecord[]): string {
+function modelSummary(models: string[], records: readonly RobustnessRecord[], index: Map<RobustnessRecord, number>): string {
   return models
     .map((m) => {
       const rs = records.filter((r) => r.model === m);
@@ -39,7 +41,7 @@ function modelSummary(models: string[], records: readonly RobustnessRecord[]): s
       const card = rs.find((r) => r.card)?.card as Card | undefined;
       const clean = card?.cleanAccuracy;
       const acc = clean ? (typeof clean.value === 'number' ? `${(clean.value * 100).toFixed(2)}% clean (n=${esc(clean.n)})` : `clean accuracy ${esc(JSON.stringify(clean.value))}`) : 'no card';
-      const failed = rs.filter((r) => !passed(r)).map((r, i) => `<a href="#check-${records.indexOf(r)}">${esc(r.test)}</a>`).join('<br>');
+      const failed = rs.filter((r) => !passed(r)).map((r) => `<a href="#check-${index.get(r)}">${esc(r.test)}</a>`).join('<br>');
       const cardHtml = card ? `<details><summary>model card</summary><pre>${esc(JSON.stringify(card, null, 2))}</pre></details>` : '';
       return `<tr class="${ok === rs.length ? 'pass' : 'fail'}"><td>${esc(m)}${cardHtml}</td><td>${esc(card?.spec?.arch ?? '')}</td><td>${acc}</td><td class="${ok === rs.length ? 'pass' : 'fail'}">${ok} / ${rs.length}</td><td>${failed}</td></tr>`;
     })
@@ -47,7 +49,7 @@ function modelSummary(models: string[], records: readonly RobustnessRecord[]): s
 }
 
 /** One table, models as columns, for the checks that two or more models went through. */
-function comparison(models: string[], records: readonly RobustnessRecord[]): string {
+function comparison(models: string[], records: readonly RobustnessRecord[], index: Map<RobustnessRecord, number>): string {
   if (models.length < 2) return '';
   const keys = [...new Set(records.map(checkKey))].filter((k) => new Set(records.filter((r) => checkKey(r) === k).map((r) => r.model)).size >= 2);
   if (!keys.length) return '';
@@ -55,7 +57,7 @@ function comparison(models: string[], records: readonly RobustnessRecord[]): str
     const any = records.find((r) => checkKey(r) === k)!;
     const cells = models.map((m) => {
       const r = records.find((x) => x.model === m && checkKey(x) === k);
-      return r ? `<td class="${passed(r) ? 'pass' : 'fail'}"><a href="#check-${records.indexOf(r)}">${valueText(r)}</a></td>` : '<td class="none">—</td>';
+      return r ? `<td class="${passed(r) ? 'pass' : 'fail'}"><a href="#check-${index.get(r)}">${valueText(r)}</a></td>` : '<td class="none">—</td>';
     });
     return `<tr><td>${esc(any.test)}</td><td>${checkText(any)}</td><td>${esc(any.metric)} ${thresholdText(any)}</td>${cells.join('')}</tr>`;
   });
@@ -72,7 +74,7 @@ function checkRow(r: RobustnessRecord, i: number): string {
   const images = Array.isArray(r.artefacts) && r.artefacts.length ? `images (${r.artefacts.length})` : 'details';
   return (
     `<tr class="${ok ? 'pass' : 'fail'}" id="row-${i}"><td class="verdict">${ok ? 'pass' : 'FAIL'}</td><td>${esc(r.model)}</td><td><span title="${esc(r.spec)}">${esc(r.test)}</span>${msg}</td><td>${checkText(r)}</td><td>${esc(r.metric)}</td>` +
-    `<td${key(r.value)}>${valueText(r)}</td><td>${thresholdText(r)}</td><td${key(r.n)}>${esc(num(r.n))}</td><td class="${isEmbeddedSample(r) ? 'sample' : ''}">${esc(r.data ?? '')}</td><td>${esc(r.backend)}</td>` +
+    `<td${key(r.value)}>${valueText(r)}</td><td>${thresholdText(r)}</td><td${key(r.n)}>${(num(r.n))}</td><td class="${isEmbeddedSample(r) ? 'sample' : ''}">${esc(r.data ?? '')}</td><td>${esc(r.backend)}</td>` +
     `<td><a class="to-images" href="#check-${i}">${images}</a></td></tr>`
   );
 }
@@ -80,7 +82,7 @@ function checkRow(r: RobustnessRecord, i: number): string {
 function checkDetail(r: RobustnessRecord, i: number, root: string): string {
   const ok = passed(r);
   return `<section class="check ${ok ? 'pass' : 'fail'}" id="check-${i}"><h3><span class="verdict ${ok ? 'pass' : 'fail'}">${ok ? 'pass' : 'FAIL'}</span> ${esc(r.model)} · ${esc(r.test)}</h3>
-<p class="where">${esc(r.spec)} · ${esc(r.matcher)} · ${checkText(r, true)} · ${esc(r.metric)} ${valueText(r)}, threshold ${thresholdText(r)}, n = ${esc(num(r.n))} <a href="#row-${i}">back to the table</a></p>
+<p class="where">${esc(r.spec)} · ${esc(r.matcher)} · ${checkText(r, true)} · ${esc(r.metric)} ${valueText(r)}, threshold ${thresholdText(r)}, n = ${(num(r.n))} <a href="#row-${i}">back to the table</a></p>
 ${r.message ? `<pre class="message">${esc(r.message)}</pre>` : ''}
 ${renderPanels(r, root, `c${i}`)}
 </section>`;
@@ -94,6 +96,7 @@ ${renderPanels(r, root, `c${i}`)}
 export function renderHtml(records: readonly RobustnessRecord[], meta: { generated: string; root: string; paper?: readonly PaperClaim[] }): string {
   const paper = renderPaperHtml(meta.paper ?? [], meta.root);
   const models = [...new Set(records.map((r) => r.model))].sort();
+  const index = new Map(records.map((r, i) => [r, i]));
   const failures = records.filter((r) => !passed(r)).length;
   const onSample = records.filter(isEmbeddedSample).length;
   const sampleNote = onSample
@@ -123,9 +126,9 @@ p.missing{color:#a60}
 ${sampleNote}${records.length === 0 ? '<p>No robustness matcher checks were recorded in this run.</p>' : ''}<label><input type="checkbox" id="failures-only"> show failures only</label>
 <h2>Per model</h2>
 <table id="models"><thead><tr><th>model</th><th>arch</th><th>clean accuracy</th><th>checks passed</th><th>failed checks</th></tr></thead><tbody>
-${modelSummary(models, records)}
+${modelSummary(models, records, index)}
 </tbody></table>
-${comparison(models, records)}
+${comparison(models, records, index)}
 <h2>Every check</h2>
 <table id="checks" class="sortable"><thead><tr><th>verdict</th><th>model</th><th>test</th><th>check</th><th>metric</th><th>value [95% interval]</th><th>threshold</th><th>n</th><th>data</th><th>backend</th><th>images</th></tr></thead><tbody>
 ${records.map(checkRow).join('\n')}

@@ -11,7 +11,7 @@ const PANEL_PX = 192;
 /** Displayed size of one snapshot panel (saved at the map's own size, 32 px). */
 const SNAPSHOT_PX = 256;
 
-const call = (c: ClassCall | undefined) => (c ? `${esc(c.class)} (${(100 * c.confidence).toFixed(1)}%)` : '?');
+const call = (c: ClassCall | undefined) => (c ? `${esc(c.class)}${typeof c.confidence === 'number' ? ` (${(100 * c.confidence).toFixed(1)}%)` : ''}` : '?');
 
 /** A CSS gradient with the colour map's own colours, and its 0 and 1 ends labelled. */
 export function legend(name: string): string {
@@ -69,7 +69,8 @@ function snapshotDiff(note: ImageNote, root: string, id: string): string {
 
 /** Every image of a record: labelled when the matcher described it, else captioned with its path. */
 export function renderPanels(r: RobustnessRecord, root: string, id: string): string {
-  const notes = Array.isArray(r.images) ? r.images : [];
+  // Notes of the wrong shape (a hand-edited report) are left to the plain listing below.
+  const notes = (Array.isArray(r.images) ? r.images : []).filter((n) => n && typeof n.file === 'string' && Array.isArray(n.panels));
   const described = new Set(notes.map((n) => n.file));
   const out: string[] = [];
   for (const [i, note] of notes.entries()) out.push(note.kind === 'snapshot' && note.panels.length > 1 ? snapshotDiff(note, root, `${id}-${i}`) : strip(note, root));

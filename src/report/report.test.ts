@@ -183,3 +183,21 @@ describe('HTML report: values from a report are data, never markup or a way out 
     expect(html).toContain('reports/worst/link.png is not embedded: it links outside reports/');
   });
 });
+
+describe('HTML report of a damaged or hostile robustness.json', () => {
+  it('escapes every value and builds the page even when fields have the wrong type', () => {
+    const bad = record({
+      test: '<script>alert(1)</script>',
+      value: '<img src=x onerror=alert(1)>' as never,
+      n: null as never,
+      threshold: undefined as never,
+      message: '<b>boom</b>',
+      params: { eps: '<i>' } as never,
+      images: [{ file: 'reports/none.png', kind: 'attack', panels: ['<u>'], before: { class: '<s>', confidence: 'high' as never } }, { nonsense: true } as never],
+    });
+    const text = readFileSync(writeReport([bad], root).html, 'utf8');
+    expect(text).not.toMatch(/<(img|i|u|s|b) /);
+    expect(text).not.toContain('<script>alert');
+    expect(text).toContain('&lt;img src=x onerror=alert(1)&gt;');
+  });
+});
