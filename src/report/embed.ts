@@ -1,12 +1,13 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { snapshotDir } from '../snapshots/snapshotDir.js';
 import { reportDir } from './reportDir.js';
 
 
 const inside = (p: string, dir: string) => {
   const r = relative(dir, p);
-  return r !== '' && !r.startsWith('..') && !isAbsolute(r);
+  // '..x.png' is a file inside; only '..' as a whole first segment leads out.
+  return r !== '' && r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r);
 };
 
 export type Embedded = { ok: true; uri: string; width: number; height: number } | { ok: false; why: string };

@@ -71,10 +71,13 @@ describe('HTML report', () => {
     expect(text).toContain('id="comparison"');
   });
 
-  it('refuses to inline a file outside reports/ and snapshots/', () => {
-    const text = readFileSync(writeReport([record({ artefacts: ['../../etc/passwd', 'package.json'] })], root).html, 'utf8');
+  it('refuses to inline a file outside reports/ and snapshots/, and inlines one named ..x.png inside', () => {
+    const text = readFileSync(writeReport([record({ artefacts: ['../../etc/passwd', 'package.json', 'reports/../package.json'] })], root).html, 'utf8');
     expect(text).toContain('is not embedded');
     expect(text).not.toContain('data:image/png');
+    const png = new PNG({ width: 2, height: 2 });
+    writeFileAtomic(join(root, 'reports', '..x.png'), PNG.sync.write(png));
+    expect(readFileSync(writeReport([record({ artefacts: ['reports/..x.png'] })], root).html, 'utf8')).toContain('data:image/png');
   });
 
   it.runIf(chromiumPath())(
