@@ -109,7 +109,7 @@ body{font:14px system-ui,sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse;margin:12px 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f3f3f3;cursor:pointer}tr.fail td.verdict,td.fail,span.verdict.fail{background:#f8c9c9;font-weight:bold}tr.pass td.verdict,td.pass,span.verdict.pass{background:#cdeccd}
 tr.fail td{background:#fff3f3}td.none{color:#999}
-div.params,span.params{font:12px monospace;color:#555;max-width:360px}div.message{font-size:12px;color:#8a1c1c;max-width:520px;margin-top:4px}span.ci{color:#666;font-size:12px}
+div.params,span.params{font:12px monospace;overflow-wrap:anywhere;color:#555;max-width:360px}div.message{font-size:12px;color:#8a1c1c;max-width:520px;margin-top:4px}span.ci{color:#666;font-size:12px}
 pre.note{white-space:pre-wrap;color:#555;max-width:1100px}pre.message{white-space:pre-wrap;background:#fff3f3;border-left:4px solid #c33;padding:8px;max-width:1100px}
 td.sample,p.sample{background:#fff4d6}td.test{min-width:260px;max-width:520px}
 td.partly,span.partly{background:#fff4d6}span.pass{background:#e8f6e8}span.fail{background:#fde8e8}p.setup,p.measured{font-size:12px;color:#555}figure img.paper{image-rendering:auto;max-width:100%}
