@@ -1,10 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { appendFileSync } from 'node:fs';
 import { evaluateGate, gateTable, parseThresholds } from '../report/gate.js';
+import { gateMarkdown } from '../report/gateMarkdown.js';
+import { writeFileAtomic } from '../data/atomic.js';
 import type { RobustnessRecord } from '../report/record.js';
 import { argError } from './args.js';
 
-export const usage = `usage: robustness gate [--report reports/robustness.json] [--thresholds robustness.thresholds.json]
+export const usage = `usage: robustness gate [--report reports/robustness.json] [--thresholds robustness.thresholds.json] [--markdown FILE]
 
 Checks the measurements of the last \`npx vitest specs\` run against release thresholds, prints a
 table of every rule against its measurements, and exits 1 naming every breached rule (a value
@@ -13,7 +16,9 @@ thresholds file or the report is missing or malformed, or an option is unknown. 
   { "rules": [ { "model": "resnet20-base", "metric": "robustAccuracy", "method": "pgd", "eps": "8/255", "min": 0.3 } ] }
 rule keys: model ("*" for any), metric, min, max; selectors method, eps, params ({ "steps": 10 }),
 test (full test name), spec (spec file)
-metrics: robustAccuracy, successRate, ssd, density, snapshotDiffPixels, invariance`;
+metrics: robustAccuracy, successRate, ssd, density, snapshotDiffPixels, invariance
+--markdown FILE writes the same table as Markdown; when $GITHUB_STEP_SUMMARY is set it is also
+appended to the job summary.`;
 
 function readJson(path: string, what: string): unknown {
   if (!existsSync(path)) throw new Error(`${what} ${path} does not exist.${what === 'report' ? ' Run `npx vitest specs` with the vitest-robustness reporter first.' : ' Pass --thresholds FILE.'}`);
@@ -47,14 +52,16 @@ function readRecords(path: string): RobustnessRecord[] {
 /** Exit 0 when every rule holds, 1 on a breach, 2 when the gate cannot judge (bad input). */
 export async function run(args: string[]): Promise<number> {
   let records: RobustnessRecord[];
+  let markdown: string | undefined;
   let rules;
   try {
     let values;
     try {
-      values = parseArgs({ args, options: { report: { type: 'string' }, thresholds: { type: 'string' } } }).values;
+      values = parseArgs({ args, options: { report: { type: 'string' }, thresholds: { type: 'string' }, markdown: { type: 'string' } } }).values;
     } catch (err) {
       throw argError('gate', err);
     }
+    markdown = values.markdown;
     const reportPath = values.report ?? 'reports/robustness.json';
     const thresholdsPath = values.thresholds ?? 'robustness.thresholds.json';
     rules = parseThresholds(readJson(thresholdsPath, 'thresholds file'), thresholdsPath);
@@ -66,6 +73,10 @@ export async function run(args: string[]): Promise<number> {
   const rows = evaluateGate(records, rules);
   const breaches = rows.filter((r) => !r.ok);
   console.log(gateTable(rows));
+  const md = gateMarkdown(rows);
+  if (markdown) writeFileAtomic(markdown, md);
+  // Appending is the summary file's protocol: other steps write to it too.
+  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, `${md}\n`);
   if (breaches.length) {
     console.error(`robustness gate: ${breaches.length} breach(es) of ${rules.length} rule(s):`);
     for (const b of breaches) console.error(`  - ${b.reason}`);
