@@ -8,7 +8,7 @@ compare against PyTorch without needing Python:
   resnet       a ResNet with batch norm, briefly trained on CIFAR-10 (JPEG q75 copy), normalized
                outside the model (mean/std declared in resnet.card.json), x.view(x.size(0), -1)
                before the classifier (PyTorch's Shape/Gather/Unsqueeze/Concat/Reshape chain)
-  mobilenet    MobileNetV2-style inverted residuals: ReLU6, depthwise convs (one with a channel
+  mobilenet    MobileNetV2-style inverted residuals, exported keeping its BatchNormalization nodes: ReLU6, depthwise convs (one with a channel
                multiplier), squeeze-excitation with Hardsigmoid, Hardswish, Flatten, Dropout
   vgg          a VGG-style net exported at opset 10 (attribute forms of Clip and Pad): dilated and
                grouped convs, LeakyReLU, pools with padding and ceil_mode, Sigmoid, Flatten of a
@@ -204,6 +204,8 @@ def train_resnet(model, root, epochs, per_class, mean, std, gen):
             loss.backward()
             opt.step()
             sched.step()
+            if (i // 128) % 50 == 0:
+                print(f'  epoch {epoch + 1} batch {i // 128}: loss {loss.item():.3f}', flush=True)
         model.eval()
         with torch.no_grad():
             acc = sum((model(norm(xt[i:i + 500])).argmax(1) == yt[i:i + 500]).sum().item() for i in range(0, len(xt), 500)) / len(xt)
@@ -237,11 +239,15 @@ def reference(model, x01, labels, pre, output):
     }
 
 
-def export(name, model, opset, pre, output, gen, card):
+def export(name, model, opset, pre, output, seed, card, keep_batch_norm=False):
     model.eval()
+    gen = torch.Generator().manual_seed(seed)
     path = os.path.join(OUT, f'{name}.onnx')
     dummy = torch.rand(2, 3, 32, 32, generator=gen)
-    torch.onnx.export(model, dummy, path, input_names=['input'], output_names=['output'], opset_version=opset,
+    # In EVAL mode the exporter folds each batch norm into the conv before it; PRESERVE (with the
+    # model in eval mode) keeps BatchNormalization nodes, as other exporters and older models have.
+    training = torch.onnx.TrainingMode.PRESERVE if keep_batch_norm else torch.onnx.TrainingMode.EVAL
+    torch.onnx.export(model, dummy, path, input_names=['input'], output_names=['output'], opset_version=opset, training=training,
                       dynamic_axes={'input': {0: 'batch'}, 'output': {0: 'batch'}}, do_constant_folding=True)
     onnx.checker.check_model(onnx.load(path))
     ops = sorted({n.op_type for n in onnx.load(path).graph.node})
@@ -265,19 +271,38 @@ def export(name, model, opset, pre, output, gen, card):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--data', default=os.path.join(OUT, '..', '..', '..', 'shared', 'datasets', 'cifar10-jpeg'))
-    ap.add_argument('--epochs', type=int, default=4)
-    ap.add_argument('--per-class', type=int, default=5000, help='training images per class for the resnet')
+    ap.add_argument('--epochs', type=int, default=2)
+    ap.add_argument('--per-class', type=int, default=2000, help='training images per class for the resnet')
+    ap.add_argument('--only', nargs='*', default=['resnet', 'mobilenet', 'vgg', 'normalized'], help='fixtures to export')
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
     os.makedirs(OUT, exist_ok=True)
-    gen = torch.Generator().manual_seed(0)
     identity = lambda t: t
 
     mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
     std = torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1)
+    if 'resnet' in args.only:
+        export_resnet(args, mean, std)
+    if 'mobilenet' in args.only:
+        torch.manual_seed(2)
+        mobilenet = MobileNet()
+        randomize_batch_norm(mobilenet, torch.Generator().manual_seed(2))
+        export('mobilenet', mobilenet, 14, identity, 'logits', 2, None, keep_batch_norm=True)
+    if 'vgg' in args.only:
+        torch.manual_seed(3)
+        vgg = Vgg()
+        randomize_batch_norm(vgg, torch.Generator().manual_seed(3))
+        export('vgg', vgg, 10, identity, 'probabilities', 3, None)
+    if 'normalized' in args.only:
+        torch.manual_seed(4)
+        export('normalized', Normalized(), 14, identity, 'logits', 4, None)
+
+
+def export_resnet(args, mean, std):
+    torch.manual_seed(1)
     resnet = ResNet()
-    acc, n_test, n_train = train_resnet(resnet, args.data, args.epochs, args.per_class, mean, std, gen)
+    acc, n_test, n_train = train_resnet(resnet, args.data, args.epochs, args.per_class, mean, std, torch.Generator().manual_seed(1))
     card = {
         'name': 'resnet-onnx',
         'source': f'scripts/export-onnx-fixtures.py: PyTorch {torch.__version__}, torch.onnx opset 14; trained {args.epochs} epochs on {n_train} CIFAR-10 training images (JPEG q75 copy)',
@@ -286,17 +311,7 @@ def main():
         'preprocessing': {'inputRange': [0, 1], 'mean': mean.flatten().tolist(), 'std': std.flatten().tolist(), 'layout': 'NCHW'},
         'cleanAccuracy': {'value': acc, 'n': n_test, 'data': 'CIFAR-10 test split, JPEG q75 copy'},
     }
-    export('resnet', resnet, 14, lambda t: (t - mean) / std, 'logits', gen, card)
-
-    mobilenet = MobileNet()
-    randomize_batch_norm(mobilenet, gen)
-    export('mobilenet', mobilenet, 14, identity, 'logits', gen, None)
-
-    vgg = Vgg()
-    randomize_batch_norm(vgg, gen)
-    export('vgg', vgg, 10, identity, 'probabilities', gen, None)
-
-    export('normalized', Normalized(), 14, identity, 'logits', gen, None)
+    export('resnet', resnet, 14, lambda t: (t - mean) / std, 'logits', 1, card)
 
 
 if __name__ == '__main__':

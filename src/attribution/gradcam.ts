@@ -4,12 +4,18 @@ import { resolveClassifier } from '../models/classifier.js';
 import { frozenHead } from '../models/frozen.js';
 import { ATTRIBUTION_COMMON_DEFAULTS, type AttributionCommon, checkImages, fillAttributionParams, inChunks, resolveTargets } from './common.js';
 import { normalizeMaps, resizeMaps } from './heatmap.js';
-import { CONV_LAYER_CLASSES, featureMapSize, findLayerByName, flattenLayers, outputRank, singleTensor, withLayerHook } from './layers.js';
+import { isOnnxModel, type OnnxModel } from '../models/onnx/index.js';
+import { layerTap, onnxTap } from './featureTap.js';
+import { CONV_LAYER_CLASSES, featureMapSize, findLayerByName, flattenLayers, outputRank } from './layers.js';
 import { fromModel } from './provenance.js';
 
 /** Parameters of {@link gradcam}. */
 export interface GradCamParams extends AttributionCommon {
-  /** Name (or nested path `outer/inner`) of the layer whose feature maps are weighted. @defaultValue found by {@link findGradCamLayer} */
+  /**
+   * Name (or nested path `outer/inner`) of the layer whose feature maps are weighted; for an
+   * imported ONNX model, an ONNX output or node name. @defaultValue found by {@link findGradCamLayer}
+   * (ONNX: `OnnxModel.defaultGradCamValue`)
+   */
   layer?: string;
 }
 
@@ -50,7 +56,7 @@ export function findGradCamLayer(model: tf.LayersModel): tf.layers.Layer {
 
 function asLayersModel(model: Classifier): tf.LayersModel {
   if (!(model instanceof tf.LayersModel)) {
-    throw new Error('Grad-CAM needs a tf.LayersModel (it reads an inner layer); for a { predict } classifier use saliency, integratedGradients or occlusion.');
+    throw new Error('Grad-CAM needs a tf.LayersModel or an imported ONNX model (it reads an inner layer); for a { predict } classifier use saliency, integratedGradients or occlusion.');
   }
   return model;
 }
@@ -60,7 +66,7 @@ function asLayersModel(model: Classifier): tf.LayersModel {
  * target class's logit, the map is ReLU(sum_k alpha_k A_k) with alpha_k the spatial mean of
  * dy/dA_k, upsampled bilinearly to the input size and divided by its maximum.
  *
- * @param model - a tf.LayersModel with a convolution
+ * @param model - a tf.LayersModel with a convolution, or an imported ONNX model
  * @param x - images [N, H, W, C] in [0, 1]
  * @param params - `layer`, `target` (default: predicted class), `output`, `batchSize`
  * @returns [N, H, W] maps in [0, 1] (caller disposes)
@@ -76,8 +82,10 @@ export async function gradcam(model: Classifier, x: tf.Tensor4D, params?: Partia
 
 async function gradcamMaps(model: Classifier, x: tf.Tensor4D, params?: Partial<GradCamParams>): Promise<tf.Tensor3D> {
   const p = fillAttributionParams('gradcam', GRADCAM_DEFAULTS, params);
-  const lm = asLayersModel(model);
-  const layer = p.layer !== undefined ? findLayerByName(lm, p.layer) : findGradCamLayer(lm);
+  // A LayersModel's layer, or a value of an imported ONNX graph: the code below needs only the tap.
+  const lm = isOnnxModel(model) ? undefined : asLayersModel(model);
+  const lmLayer = lm ? (p.layer !== undefined ? findLayerByName(lm, p.layer) : findGradCamLayer(lm)) : undefined;
+  const layer = lm ? layerTap(lmLayer!) : onnxTap(model as OnnxModel, p.layer);
   await checkImages('gradcam', x);
   const clf = await resolveClassifier(model, { output: p.output }, x);
   // Without given targets the predicted class is read off the capture pass below.
@@ -91,8 +99,8 @@ async function gradcamMaps(model: Classifier, x: tf.Tensor4D, params?: Partial<G
         // Layer calls run inside the model's own tidy, so the captured map is kept (and disposed
         // in finally); the model gets a clone, since a functional model also disposes consumed
         // intermediates.
-        const logits = withLayerHook(layer, (_in, original) => {
-          feature = tf.keep(singleTensor(original(), layer));
+        const logits = layer.withHook((original) => {
+          feature = tf.keep(original());
           return feature.clone();
         }, () => clf.logits(chunk));
         const A = feature!;
@@ -103,9 +111,9 @@ async function gradcamMaps(model: Classifier, x: tf.Tensor4D, params?: Partial<G
         // The scores as a function of the layer's output: through the frozen graph's layers after
         // it when it has them (the layers before need not run again), else the whole model with
         // the layer's output substituted.
-        const head = frozenHead(lm, layer);
+        const head = lm ? frozenHead(lm, lmLayer!) : undefined;
         const headLogits = !head ? undefined : clf.output === 'logits' ? (a: tf.Tensor) => head.run(a) : clf.trueLogits && head.endsInSoftmax ? (a: tf.Tensor) => head.run(a, true) : undefined;
-        const scores = (a: tf.Tensor) => (headLogits ? headLogits(a) : withLayerHook(layer, () => a.clone(), () => clf.logits(chunk)));
+        const scores = (a: tf.Tensor) => (headLogits ? headLogits(a) : layer.withHook(() => a.clone(), () => clf.logits(chunk)));
         const dA = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(scores(a), onehot)) as tf.Scalar)(A);
         const alpha = tf.mean(dA, [1, 2], true);
         const cam = tf.relu(tf.sum(tf.mul(A, alpha), 3)) as tf.Tensor3D;

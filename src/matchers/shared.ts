@@ -4,6 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { assertUnitRange, type Samples } from '../data/samples.js';
 import { type Classifier, resolveClassifier } from '../models/classifier.js';
 import { cardOf } from '../models/io.js';
+import { isOnnxModel } from '../models/onnx/index.js';
 import { writeImagePng } from '../attribution/heatmap.js';
 import { reportDir } from '../report/reportDir.js';
 import { fileSafe, nextCall } from './callCounter.js';
@@ -78,8 +79,8 @@ export function refuse(ctx: MatcherThis, model: unknown, r: Omit<RobustnessRecor
 
 /** Throws when a label is outside the model's classes (labels from another dataset). */
 export async function checkLabels(model: Classifier, samples: Samples, matcher: string): Promise<void> {
-  if (!(model instanceof tf.LayersModel)) return;
-  const shape = model.outputs[0]?.shape;
+  if (!(model instanceof tf.LayersModel) && !isOnnxModel(model)) return;
+  const shape = isOnnxModel(model) ? [model.numClasses] : model.outputs[0]?.shape;
   const n = shape?.[shape.length - 1];
   if (typeof n !== 'number') return;
   const [max, min] = tf.tidy(() => [samples.labels.max(), samples.labels.min()]);
@@ -95,7 +96,7 @@ export async function checkLabels(model: Classifier, samples: Samples, matcher: 
 
 /** The model's name as records and artefact paths give it: its card's name, else its own. */
 export function modelName(model: unknown): string {
-  const card = model instanceof tf.LayersModel ? cardOf(model) : undefined;
+  const card = model instanceof tf.LayersModel ? cardOf(model) : isOnnxModel(model) ? model.card : undefined;
   return card?.name ?? (model instanceof tf.LayersModel ? model.name : 'unnamed model');
 }
 
@@ -132,7 +133,8 @@ export { join };
  * (after `.not`), unless `final` says it is already the verdict (a refused check fails both ways).
  */
 export function record(ctx: MatcherThis, model: unknown, r: Omit<RobustnessRecord, 'spec' | 'test' | 'model' | 'card' | 'backend' | 'time'>, final = false): void {
-  const card = model instanceof tf.LayersModel ? cardOf(model) : undefined;
+  // An imported model's card carries its source, classes and preprocessing into every record.
+  const card = model instanceof tf.LayersModel ? cardOf(model) : isOnnxModel(model) ? model.card : undefined;
   recordResult({
     spec: ctx.testPath ? relative(process.cwd(), ctx.testPath) : 'unknown',
     test: ctx.currentTestName ?? 'unknown',

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { averageDensity } from '../metrics/averageDensity.js';
+import { isOnnxModel } from '../models/onnx/index.js';
 import { bootstrapCI } from '../metrics/bootstrap.js';
 import { checkOptions, checkSamples, fmt, type MatcherOutcome, type MatcherThis, record } from './shared.js';
 
@@ -10,7 +11,7 @@ import { checkOptions, checkSamples, fmt, type MatcherOutcome, type MatcherThis,
  */
 export async function toHaveAverageDensityBelow(this: MatcherThis, received: unknown, samples: unknown, maxDensity: number, options: { layer?: string } = {}): Promise<MatcherOutcome> {
   const name = 'toHaveAverageDensityBelow';
-  if (!(received instanceof tf.LayersModel)) throw new TypeError(`${name}: expect() must receive a tf.LayersModel (density is read from one of its layers).`);
+  if (!(received instanceof tf.LayersModel) && !isOnnxModel(received)) throw new TypeError(`${name}: expect() must receive a tf.LayersModel or an imported ONNX model (density is read from one of its layers).`);
   const s = await checkSamples(samples, name);
   if (!(typeof maxDensity === 'number' && maxDensity > 0 && maxDensity <= 1)) throw new RangeError(`${name}: maxDensity must be a number in (0, 1]; got ${JSON.stringify(maxDensity)}.`);
   checkOptions(name, options, ['layer']);

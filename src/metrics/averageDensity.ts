@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Samples } from '../data/samples.js';
 import { checkInputShape } from '../models/classifier.js';
-import { CONV_LAYER_CLASSES, findLayerByName, flattenLayers, singleTensor, withLayerHook } from '../attribution/layers.js';
+import { layerTap, onnxTap } from '../attribution/featureTap.js';
+import { CONV_LAYER_CLASSES, findLayerByName, flattenLayers } from '../attribution/layers.js';
+import { isOnnxModel, type OnnxModel } from '../models/onnx/index.js';
 
 /** Options of {@link averageDensity}. */
 export interface AverageDensityOptions {
-  /** The layer whose units are counted. @defaultValue the first Conv or Dense layer */
+  /** The layer whose units are counted (for an ONNX model, an ONNX output or node name). @defaultValue the first Conv or Dense layer (ONNX: Conv, Gemm or MatMul) */
   layer?: string;
   /** Images per model call. @defaultValue 64 */
   batchSize?: number;
@@ -38,15 +40,17 @@ function defaultLayer(model: tf.LayersModel): tf.layers.Layer {
  * > 0 counts the same units).
  * @example `const { density } = await averageDensity(model, samples, { layer: 'conv2d_1' });`
  */
-export async function averageDensity(model: tf.LayersModel, images: tf.Tensor4D | Samples, options: AverageDensityOptions = {}): Promise<DensityResult> {
-  if (!(model instanceof tf.LayersModel)) throw new Error('averageDensity needs a tf.LayersModel, since it reads an inner layer.');
+export async function averageDensity(model: tf.LayersModel | OnnxModel, images: tf.Tensor4D | Samples, options: AverageDensityOptions = {}): Promise<DensityResult> {
+  if (!(model instanceof tf.LayersModel) && !isOnnxModel(model)) throw new Error('averageDensity needs a tf.LayersModel or an imported ONNX model, since it reads an inner layer.');
   const x = images instanceof tf.Tensor ? images : images.images;
   if (!(x instanceof tf.Tensor) || x.rank !== 4) throw new Error(`averageDensity: images must be [N, H, W, C]; got ${x instanceof tf.Tensor ? `shape [${x.shape.join(', ')}]` : typeof x}.`);
   if (x.shape[0] === 0) throw new Error('averageDensity: the image batch is empty (0 images), so there is no density to measure. Pass at least one image.');
-  checkInputShape(model, x);
+  // An imported model checks its image size itself, naming the size it takes.
+  if (!isOnnxModel(model)) checkInputShape(model, x);
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`averageDensity: batchSize must be a positive integer; got ${batchSize}.`);
-  const layer = options.layer !== undefined ? findLayerByName(model, options.layer) : defaultLayer(model);
+  const layer = isOnnxModel(model) ? onnxTap(model, options.layer, () => model.firstHiddenValue()) : layerTap(options.layer !== undefined ? findLayerByName(model, options.layer) : defaultLayer(model));
+  const forward = (chunk: tf.Tensor4D) => (isOnnxModel(model) ? model.predict(chunk) : model.apply(chunk, { training: false }));
   const n = x.shape[0];
   if (n === 0) throw new RangeError('averageDensity: no images, so there is no density to measure; give at least one.');
   const perSample = new Float32Array(n);
@@ -60,10 +64,10 @@ export async function averageDensity(model: tf.LayersModel, images: tf.Tensor4D 
         const chunk = x.slice([s, 0, 0, 0], [size, -1, -1, -1]);
         // Kept: the layer runs inside the model's own tidy. The model gets a clone, since a
         // functional model disposes consumed intermediates.
-        withLayerHook(layer, (_in, original) => {
-          act = tf.keep(singleTensor(original(), layer));
+        layer.withHook((original) => {
+          act = tf.keep(original());
           return act.clone();
-        }, () => model.apply(chunk, { training: false }));
+        }, () => forward(chunk));
         const flat = act!.reshape([size, -1]);
         units = flat.shape[1]!;
         // A NaN activation is not > 0, so it would count as silent and lower the density; the

@@ -4,7 +4,8 @@ import { frozenGraph } from './frozen.js';
 /**
  * Anything that classifies an image batch: a `tf.LayersModel`, or an object whose `predict`
  * maps [N, H, W, C] images to [N, K] logits or probabilities (a single tensor, or an array of
- * exactly one). Attacks and attributions take either.
+ * exactly one). Attacks and attributions take either. Such an object may declare `outputKind`
+ * ('logits' | 'probabilities') and `numClasses`, which 'auto' then uses instead of probing.
  */
 export type Classifier = tf.LayersModel | { predict(x: tf.Tensor4D): tf.Tensor | tf.Tensor[] };
 
@@ -268,6 +269,10 @@ export async function resolveClassifier(model: Classifier, options: ClassifierOp
     if (typeof k === 'number') numClasses = k;
     if (output === undefined) output = endsInSoftmax(model) ? 'probabilities' : 'logits';
   }
+  // A { predict } classifier may declare what it outputs (an imported ONNX model does).
+  const declared = model as { outputKind?: unknown; numClasses?: unknown };
+  if (output === undefined && (declared.outputKind === 'logits' || declared.outputKind === 'probabilities')) output = declared.outputKind;
+  if (numClasses === undefined && typeof declared.numClasses === 'number') numClasses = declared.numClasses;
   if (numClasses === undefined || output === undefined) {
     if (!probe) throw new Error('resolveClassifier needs a probe batch to learn the class count of a { predict } classifier.');
     const first = tf.tidy(() => forward(probe.slice([0, 0, 0, 0], [Math.min(probe.shape[0], 4), -1, -1, -1])));

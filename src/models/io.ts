@@ -4,6 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import { recoverDir, replaceDir } from '../data/atomicDir.js';
 import type { ModelCard } from './card.js';
 import { float32ToFloat16 } from './float16.js';
+import { loadOnnxModel, OnnxModel, type LoadOptions } from './onnx/index.js';
 
 const cards = new WeakMap<tf.LayersModel, ModelCard>();
 
@@ -263,13 +264,29 @@ async function buildWithWeights(modelJson: string, topology: object, specs: tf.i
 }
 
 /**
- * Loads a model saved in the tfjs LayersModel format from a folder (model.json + weights.bin),
- * on whatever backend is current. Its card, when present, is available through {@link cardOf}.
+ * Loads a model: a tfjs LayersModel folder (model.json + weights.bin), or an ONNX file (a path
+ * ending in .onnx, imported as tfjs operations: see `loadOnnxModel` for its options), on whatever
+ * backend is current. A folder's card is available through {@link cardOf}; an ONNX model carries
+ * its own (`model.card`). For a path known only at run time, {@link loadClassifier} types both.
  *
  * @example
  * const model = await loadModel('fixtures/models/resnet20-base');
+ * const onnx = await loadModel('fixtures/onnx/resnet.onnx', { mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26] });
  */
-export async function loadModel(dir: string): Promise<tf.LayersModel> {
+export async function loadModel(path: `${string}.onnx`, options?: LoadOptions): Promise<OnnxModel>;
+export async function loadModel(dir: string): Promise<tf.LayersModel>;
+export async function loadModel(path: string, options?: LoadOptions): Promise<tf.LayersModel | OnnxModel> {
+  if (/\.onnx$/i.test(path)) return loadOnnxModel(path, options);
+  if (options !== undefined) throw new Error(`loadModel('${path}'): options (preprocessing, card) apply to ONNX files; a LayersModel folder takes [0, 1] NHWC images as saved.`);
+  return loadLayersFolder(path);
+}
+
+/** {@link loadModel} for a path known only at run time (a CLI flag): a LayersModel or an ONNX model. */
+export async function loadClassifier(path: string, options?: LoadOptions): Promise<tf.LayersModel | OnnxModel> {
+  return /\.onnx$/i.test(path) ? loadOnnxModel(path, options) : loadModel(path);
+}
+
+async function loadLayersFolder(dir: string): Promise<tf.LayersModel> {
   recoverModelDir(dir);
   const modelJson = join(dir, 'model.json');
   if (!existsSync(modelJson)) {

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { runGraph, type CompiledGraph, type ValueInfo } from './graph.js';
 import type { ForeignModelCard } from './card.js';
 import { BATCH, toNhwc } from './op.js';
-import { ELEMENTWISE_OPERATORS } from './ops/index.js';
 import { affine, isIdentity, type Preprocessing } from './preprocessing.js';
 
 /** A 4-D value of an imported model that Grad-CAM can use, as {@link OnnxModel.featureMaps} lists it. */
@@ -95,44 +94,46 @@ export class OnnxModel {
   }
 
   /**
-   * Grad-CAM's default layer: the output of the last convolution whose feature map is larger
-   * than 1x1, followed through the element-wise nodes that consume it (batch norm, activation,
-   * residual add), so a block's conv -> add -> ReLU gives the ReLU.
-   * @throws when the model has no such convolution
+   * Grad-CAM's default layer, by the rule `findGradCamLayer` applies to a LayersModel: in the
+   * order the graph runs, the last 4-D value larger than 1x1 in a run of 4-D values that starts at
+   * a convolution (so a block's conv -> add -> ReLU gives the ReLU; a 1x1 map, whose Grad-CAM is
+   * the same at every pixel, is skipped).
+   * @throws when the model has no convolution, or only 1x1 feature maps after them
    */
   defaultGradCamValue(): ValueInfo {
-    const vs = this.graph.values;
-    const convs = vs.filter((v) => v.opType === 'Conv' && v.shape.length === 4 && v.shape[2]! * v.shape[3]! > 1);
-    let cur = convs[convs.length - 1];
-    if (!cur) {
-      throw new Error(`Grad-CAM needs a convolution with a feature map larger than 1x1, but ONNX model '${this.name}' has none. Use 'saliency', 'integratedGradients' or 'occlusion', or pass { layer } naming one of: ${this.featureMaps().map((m) => m.name).join(', ') || '(no 4-D values)'}.`);
+    let chosen: ValueInfo | undefined;
+    let inConvRun = false;
+    let convs = 0;
+    for (const v of this.graph.values) {
+      const conv = v.opType === 'Conv';
+      if (conv) convs++;
+      inConvRun = conv || (inConvRun && v.shape.length === 4);
+      if (inConvRun && v.shape.length === 4 && v.shape[2]! * v.shape[3]! > 1) chosen = v;
     }
-    for (;;) {
-      const slot = cur.slot;
-      const shape = cur.shape.join(',');
-      const next = this.graph.steps.findIndex((s, i) => i > cur!.step && ELEMENTWISE_OPERATORS.has(s.opType) && s.ins.includes(slot));
-      const v = next >= 0 ? vs.find((x) => x.step === next && x.shape.join(',') === shape) : undefined;
-      if (!v) return cur;
-      cur = v;
+    if (!chosen) {
+      const why = convs === 0 ? 'has no convolution' : 'has only 1x1 feature maps after its convolutions, whose Grad-CAM maps would be constant';
+      throw new Error(`Grad-CAM: ONNX model '${this.name}' ${why}. Use 'saliency', 'integratedGradients' or 'occlusion', or pass { layer } naming one of: ${this.featureMaps().map((m) => m.name).join(', ') || '(no 4-D values)'}.`);
     }
+    return chosen;
   }
 
   /**
    * Runs `fn` while the value `name` (an ONNX output or node name) is routed through `hook`,
-   * which gets the computed feature map as [N, h, w, c] and returns the one to use: to capture it,
+   * which gets the computed value (a feature map as [N, h, w, c]) and returns the one to use: to capture it,
    * or to substitute a tensor whose gradient is wanted. Synchronous; the hook is removed after.
    * @throws when `fn` never computed the value
    */
-  withFeatureHook<T>(name: string, hook: (computed: tf.Tensor4D) => tf.Tensor4D, fn: () => T): T {
+  withFeatureHook<T>(name: string, hook: (computed: tf.Tensor) => tf.Tensor, fn: () => T): T {
     const v = this.valueNamed(name);
-    if (v.shape.length !== 4) throw new Error(`Value '${v.name}' of ONNX model '${this.name}' has shape [${v.shape.map((d) => (d === BATCH ? 'N' : d)).join(', ')}]; it needs a 4-D feature map. Name a convolution's output.`);
     let called = false;
-    const back = (t: tf.Tensor4D) => (v.layout === 'nhwc' ? t : tf.transpose(t, [0, 3, 1, 2]));
+    // A 4-D value is shown NHWC whatever its stored layout; any other value as ONNX shapes it.
+    const plain4 = v.layout === 'plain' && v.shape.length === 4;
+    const back = (t: tf.Tensor) => (plain4 ? tf.transpose(t, [0, 3, 1, 2]) : t);
     const saved = this.hooks;
     this.hooks = new Map(saved ?? []);
     this.hooks.set(v.slot, (t) => {
       called = true;
-      return back(hook(toNhwc(t, v.layout)));
+      return back(hook(v.shape.length === 4 ? toNhwc(t, v.layout) : t));
     });
     try {
       const out = fn();
@@ -141,6 +142,13 @@ export class OnnxModel {
     } finally {
       this.hooks = saved;
     }
+  }
+
+  /** The first convolution or fully connected layer's output (where the paper measures density). */
+  firstHiddenValue(): ValueInfo {
+    const v = this.graph.values.find((x) => ['Conv', 'Gemm', 'MatMul'].includes(x.opType));
+    if (!v) throw new Error(`ONNX model '${this.name}' has no Conv, Gemm or MatMul node; name the value to measure with { layer }.`);
+    return v;
   }
 
   /** Frees the model's weights. */

@@ -14,5 +14,3 @@ export const OPERATORS: Readonly<Record<string, OpBuilder>> = {
   Flatten, Reshape, Transpose, Concat, Pad, Constant, Shape, Gather, Unsqueeze, Squeeze, Slice, Cast, ConstantOfShape,
 };
 
-/** Operators whose output keeps the input's feature map, element by element (Grad-CAM's default layer follows them). */
-export const ELEMENTWISE_OPERATORS: ReadonlySet<string> = new Set(['BatchNormalization', 'Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Identity', 'Dropout', 'Add', 'Sub', 'Mul', 'Div']);
