@@ -35,6 +35,8 @@ import torch.nn.functional as F
 CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures', 'onnx')
 FGSM_EPS = 8 / 255
+CIFAR_MEAN = [0.4914, 0.4822, 0.4465]
+CIFAR_STD = [0.2470, 0.2435, 0.2616]
 N_INPUTS = 4
 
 
@@ -280,8 +282,8 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     identity = lambda t: t
 
-    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
-    std = torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1)
+    mean = torch.tensor(CIFAR_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(CIFAR_STD).view(1, 3, 1, 1)
     if 'resnet' in args.only:
         export_resnet(args, mean, std)
     if 'mobilenet' in args.only:
@@ -308,7 +310,7 @@ def export_resnet(args, mean, std):
         'source': f'scripts/export-onnx-fixtures.py: PyTorch {torch.__version__}, torch.onnx opset 14; trained {args.epochs} epochs on {n_train} CIFAR-10 training images (JPEG q75 copy)',
         'classes': CLASSES,
         'output': 'logits',
-        'preprocessing': {'inputRange': [0, 1], 'mean': mean.flatten().tolist(), 'std': std.flatten().tolist(), 'layout': 'NCHW'},
+        'preprocessing': {'inputRange': [0, 1], 'mean': CIFAR_MEAN, 'std': CIFAR_STD, 'layout': 'NCHW'},
         'cleanAccuracy': {'value': acc, 'n': n_test, 'data': 'CIFAR-10 test split, JPEG q75 copy'},
     }
     export('resnet', resnet, 14, lambda t: (t - mean) / std, 'logits', 1, card)
