@@ -31,7 +31,7 @@ function checkText(r: RobustnessRecord, inline = false): string {
   return `<b>${esc(r.method)}</b>${esc(eps)}${inline ? ` (<span class="params">${esc(paramsLine(params))}</span>)` : `<div class="params">${esc(paramsLine(params))}</div>`}`;
 }
 
-type Card = { cleanAccuracy?: { value: unknown; n: unknown }; spec?: { arch?: unknown }; training?: { epochs?: unknown; seed?: unknown }; data?: unknown; source?: unknown; format?: unknown };
+type Card = { cleanAccuracy?: { value: unknown; n: unknown }; spec?: { arch?: unknown }; training?: { epochs?: unknown; seed?: unknown }; data?: unknown; source?: unknown; format?: unknown; preprocessing?: unknown };
 
 function modelSummary(models: string[], records: readonly RobustnessRecord[], index: Map<RobustnessRecord, number>): string {
   return models
@@ -42,8 +42,10 @@ function modelSummary(models: string[], records: readonly RobustnessRecord[], in
       const clean = card?.cleanAccuracy;
       const acc = clean ? (typeof clean.value === 'number' ? `${(clean.value * 100).toFixed(2)}% clean (n=${esc(clean.n)})` : `clean accuracy ${esc(JSON.stringify(clean.value))}`) : 'no card';
       const failed = rs.filter((r) => !passed(r)).map((r) => `<a href="#check-${index.get(r)}">${esc(r.test)}</a>`).join('<br>');
+      // An imported model has no architecture spec; its card says where it is from and what input it takes.
+      const arch = card?.format ? `${String(card.format)}${card.source ? `: ${String(card.source)}` : ''}; preprocessing ${JSON.stringify(card.preprocessing)}` : card?.spec?.arch ?? '';
       const cardHtml = card ? `<details><summary>model card</summary><pre>${esc(JSON.stringify(card, null, 2))}</pre></details>` : '';
-      return `<tr class="${ok === rs.length ? 'pass' : 'fail'}"><td>${esc(m)}${cardHtml}</td><td>${esc(card?.spec?.arch ?? '')}</td><td>${acc}</td><td class="${ok === rs.length ? 'pass' : 'fail'}">${ok} / ${rs.length}</td><td>${failed}</td></tr>`;
+      return `<tr class="${ok === rs.length ? 'pass' : 'fail'}"><td>${esc(m)}${cardHtml}</td><td>${esc(arch)}</td><td>${acc}</td><td class="${ok === rs.length ? 'pass' : 'fail'}">${ok} / ${rs.length}</td><td>${failed}</td></tr>`;
     })
     .join('\n');
 }
