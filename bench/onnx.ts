@@ -37,12 +37,30 @@ async function time(fn: () => Promise<void>): Promise<number[]> {
   return out;
 }
 
+/** The same network as a tfjs LayersModel (random weights): what the import costs against a native model. */
+function nativeResnet(): tf.LayersModel {
+  const conv = (x: tf.SymbolicTensor, filters: number, k: number, strides: number) => tf.layers.conv2d({ filters, kernelSize: k, strides, padding: 'same' }).apply(x) as tf.SymbolicTensor;
+  const relu = (x: tf.SymbolicTensor) => tf.layers.activation({ activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+  const input = tf.input({ shape: [32, 32, 3] });
+  let x = relu(conv(input, 16, 3, 1));
+  for (const [filters, strides] of [[16, 1], [32, 2], [64, 2]] as const) {
+    const y = conv(relu(conv(x, filters, 3, strides)), filters, 3, 1);
+    const shortcut = strides === 1 ? x : conv(x, filters, 1, strides);
+    x = relu(tf.layers.add().apply([y, shortcut]) as tf.SymbolicTensor);
+  }
+  const out = tf.layers.dense({ units: 10 }).apply(tf.layers.globalAveragePooling2d({}).apply(x)) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out });
+}
+const native = nativeResnet();
+
 const rows: [string, string, number[]][] = [
   ['forward', `batch ${BATCH}`, await time(async () => { const o = model.predict(x); await o.data(); o.dispose(); })],
   ['FGSM', `eps 8/255, batch ${BATCH}`, await time(async () => { (await fgsm.run(model, x, y, { eps: 8 / 255 })).adversarial.dispose(); })],
   ['PGD-10', `Linf eps 8/255, 10 steps of eps/4, random start, batch ${BATCH}`, await time(async () => { (await pgd.run(model, x, y, { eps: 8 / 255, steps: 10, seed: 1 })).adversarial.dispose(); })],
   ['Grad-CAM', `default layer (${model.defaultGradCamValue().name}), batch ${BATCH}`, await time(async () => { (await gradcam(model, x)).dispose(); })],
+  ['PGD-10, native LayersModel', 'the same network built with tf.layers (random weights), same settings', await time(async () => { (await pgd.run(native, x, y, { eps: 8 / 255, steps: 10, seed: 1 })).adversarial.dispose(); })],
 ];
+native.dispose();
 tf.dispose([x, y]);
 model.dispose();
 
