@@ -85,6 +85,8 @@ export class OnnxModel {
   /** A value by ONNX output name or node name. @throws listing the feature maps when there is none */
   valueNamed(name: string): ValueInfo {
     const v = this.graph.values.find((x) => x.name === name) ?? this.graph.values.find((x) => x.node === name && x.step >= 0);
+    const into = this.graph.folded.get(name);
+    if (!v && into) throw new Error(`Value '${name}' of ONNX model '${this.name}' is a convolution's output that the import folded together with the batch norm after it; name the batch norm's output '${into}' instead.`);
     if (!v) {
       const maps = this.featureMaps().map((m) => `${m.name} (${m.opType} of node ${m.node}, ${m.shape.join('x')})`);
       const shown = maps.length > 30 ? [...maps.slice(0, 10), '...', ...maps.slice(-19)] : maps;

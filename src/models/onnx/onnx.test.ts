@@ -149,6 +149,43 @@ describe('ONNX importer', () => {
     model.dispose();
   });
 
+  it('runs a BatchNormalization it cannot fold (on the input) as its formula', async () => {
+    const [scale, bias, mean, variance] = [[0.5, 2, 1], [0.1, -0.2, 0.3], [0.4, 0.5, 0.6], [0.25, 1, 4]];
+    const path = writeTinyModel({
+      inputShape: ['N', 3, 2, 2],
+      output: 'y',
+      initializers: { s: { dims: [3], values: scale }, b: { dims: [3], values: bias }, m: { dims: [3], values: mean }, v: { dims: [3], values: variance } },
+      nodes: [
+        { op: 'BatchNormalization', inputs: ['input', 's', 'b', 'm', 'v'], outputs: ['bn'], attrs: { epsilon: 0.01 } },
+        { op: 'Flatten', inputs: ['bn'], outputs: ['y'] },
+      ],
+    });
+    const model = await loadOnnxModel(path);
+    const x = tf.randomUniform([2, 2, 2, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const got = await model.predict(x).data();
+    const data = await x.data();
+    // Flatten reads NCHW order: image n, channel c, pixel p is data[n * 12 + p * 3 + c].
+    const want = Array.from({ length: 24 }, (_, i) => {
+      const [n, c, p] = [Math.floor(i / 12), Math.floor((i % 12) / 4), i % 4];
+      return ((data[n * 12 + p * 3 + c]! - mean[c]!) / Math.sqrt(variance[c]! + 0.01)) * scale[c]! + bias[c]!;
+    });
+    expect(maxAbsDiff(got, want)).toBeLessThan(1e-5);
+    expect(model.graph.steps.map((st) => st.opType)).toEqual(['BatchNormalization', 'Flatten']);
+    x.dispose();
+    model.dispose();
+  });
+
+  it('folds each batch norm after a convolution into it, and says so when the conv output is named', async () => {
+    const model = await loadOnnxModel(join(FIXTURES, 'mobilenet.onnx'));
+    expect(model.graph.operators.BatchNormalization).toBeGreaterThan(0);
+    expect(model.graph.steps.filter((st) => st.opType === 'BatchNormalization')).toEqual([]);
+    const [raw, into] = [...model.graph.folded.entries()][0]!;
+    const x = tf.zeros([1, 32, 32, 3]) as tf.Tensor4D;
+    await expect(gradcam(model, x, { layer: raw })).rejects.toThrow(new RegExp(`folded together with the batch norm after it; name the batch norm's output '${into}'`));
+    x.dispose();
+    model.dispose();
+  });
+
   it('folds a Shape -> Slice -> Cast -> Unsqueeze chain and a Constant (opset 13), keeping the batch symbolic', async () => {
     const path = writeTinyModel({
       inputShape: ['N', 2, 3, 3],
