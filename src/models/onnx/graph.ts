@@ -97,7 +97,7 @@ function symbolicShape(a: readonly number[], b: readonly number[], layout: Layou
  * to a constant here. Two probe batches (1 and 2 images) run through the steps as they are built,
  * so every value's shape is known, with the batch axis symbolic.
  */
-export function compileGraph(model: ModelProto, path: string, input: { layout: 'NCHW' | 'NHWC' }): CompiledGraph {
+export function compileGraph(model: ModelProto, path: string, input: { layout: 'NCHW' | 'NHWC'; explicit?: boolean }): CompiledGraph {
   checkOperators(model, path);
   const graph = model.graph!;
   const opset = defaultOpset(model);
@@ -127,6 +127,10 @@ export function compileGraph(model: ModelProto, path: string, input: { layout: '
     if (declared.length !== 4 || declared.slice(1).some((d) => d === undefined)) {
       const shown = dims.map((d) => d.dimParam || (d.dimValue !== undefined && d.dimValue !== null ? int64(d.dimValue) : '?')).join(', ');
       throw new Error(`${path}: input '${inp.name}' has shape [${shown}]; the importer needs an image input [N, C, H, W] with fixed C, H and W. Export with a fixed image size (dynamic_axes only for the batch).`);
+    }
+    const [c, , w] = declared.slice(1) as number[];
+    if (input.layout === 'NCHW' && !input.explicit && c! > 4 && [1, 3, 4].includes(w!)) {
+      throw new Error(`${path}: input '${inp.name}' has shape [N, ${declared.slice(1).join(', ')}], which looks channels-last (NHWC), but the layout defaults to NCHW. Load it with { layout: 'NHWC' } (or set preprocessing.layout in its card), or { layout: 'NCHW' } if it really has ${c} channels.`);
     }
     const inputLayout: Layout = input.layout === 'NCHW' ? 'nhwc' : 'plain';
     const inputShape = [BATCH, ...(declared.slice(1) as number[])];

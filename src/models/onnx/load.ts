@@ -37,7 +37,8 @@ export async function loadOnnxModel(path: string, options: LoadOptions = {}): Pr
   const where = Object.keys(pre).length > 0 ? `loadModel('${path}') options` : `${path} card`;
   const preprocessing = resolvePreprocessing({ ...(fileCard.preprocessing ?? {}), ...(cardOption?.preprocessing ?? {}), ...pre }, where);
   const proto = decodeModel(readFileSync(path), path);
-  const graph = compileGraph(proto, path, { layout: preprocessing.layout });
+  const explicit = [pre.layout, cardOption?.preprocessing?.layout, fileCard.preprocessing?.layout].some((l) => l !== undefined);
+  const graph = compileGraph(proto, path, { layout: preprocessing.layout, explicit });
   const k = graph.output.shape[1]!;
   const card = {
     ...given,

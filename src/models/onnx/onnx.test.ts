@@ -250,6 +250,34 @@ describe('ONNX importer', () => {
     tf.dispose([x, raw, out, out2, out3]);
   });
 
+  it("takes a model whose input is NHWC (layout: 'NHWC'), such as a TensorFlow export with its own transpose", async () => {
+    const w = [1, 2, 3, -1, 0.5, 0];
+    const path = writeTinyModel({
+      inputShape: ['N', 8, 8, 3],
+      output: 'y',
+      initializers: { w: { dims: [2, 3, 1, 1], values: w } },
+      nodes: [
+        { op: 'Transpose', inputs: ['input'], outputs: ['nchw'], attrs: { perm: [0, 3, 1, 2] } },
+        { op: 'Conv', inputs: ['nchw', 'w'], outputs: ['c'], attrs: { kernel_shape: [1, 1] } },
+        { op: 'Flatten', inputs: ['c'], outputs: ['y'] },
+      ],
+    });
+    await expect(loadOnnxModel(path)).rejects.toThrow(/input 'input' has shape \[N, 8, 8, 3\], which looks channels-last \(NHWC\).*\{ layout: 'NHWC' \}/);
+    const model = await loadOnnxModel(path, { layout: 'NHWC' });
+    expect(model.imageShape).toEqual([8, 8, 3]);
+    const x = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const got = await model.predict(x).data();
+    const d = await x.data();
+    // Output channel o at pixel p of image n, in NCHW order.
+    const want = Array.from({ length: 256 }, (_, i) => {
+      const [n, o, p] = [Math.floor(i / 128), Math.floor((i % 128) / 64), i % 64];
+      return [0, 1, 2].reduce((sum, c) => sum + w[o * 3 + c]! * d[n * 192 + p * 3 + c]!, 0);
+    });
+    expect(maxAbsDiff(got, want)).toBeLessThan(1e-5);
+    x.dispose();
+    model.dispose();
+  });
+
   it('refuses images of another size, naming the size it takes', async () => {
     const model = await loadOnnxModel(join(FIXTURES, 'vgg.onnx'));
     const x = tf.zeros([1, 28, 28, 3]) as tf.Tensor4D;

@@ -94,6 +94,7 @@ export function attrInt(ctx: OpContext, name: string, dflt: number): number {
   if (typeof v !== 'number') throw nodeError(ctx, `attribute ${name} should be a number`);
   return v;
 }
+/** A float attribute (the same reading as {@link attrInt}: ONNX ints and floats are both numbers here). */
 export const attrFloat = attrInt;
 export function attrInts(ctx: OpContext, name: string, dflt?: number[]): number[] | undefined {
   const v = ctx.attrs.get(name);

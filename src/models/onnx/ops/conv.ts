@@ -36,14 +36,13 @@ type ConvFn = (x: tf.Tensor4D, pad?: ReturnType<typeof tfPad>, dilations?: [numb
  * convolutions, but has them for these three. Exact: sub-image r of the space-to-batch holds
  * rows r, r + d, ..., so an undilated window over it is a dilated window over the input.
  */
-function atrous(conv: ConvFn, pads: readonly number[], d: [number, number], k: [number, number]): ConvFn {
+function atrous(conv: ConvFn, pads: readonly number[], d: [number, number]): ConvFn {
   return (x) => {
     const xp = pads.some((p) => p > 0) ? tf.pad(x, [[0, 0], [pads[0]!, pads[2]!], [pads[1]!, pads[3]!], [0, 0]]) : x;
     const [h, w] = [xp.shape[1], xp.shape[2]];
     const extra = [(d[0] - (h % d[0])) % d[0], (d[1] - (w % d[1])) % d[1]];
     const sb = tf.spaceToBatchND(xp, d, [[0, extra[0]!], [0, extra[1]!]]) as tf.Tensor4D;
     const y = conv(sb, 'valid', [1, 1]);
-    void k;
     return tf.batchToSpaceND(y, d, [[0, extra[0]!], [0, extra[1]!]]) as tf.Tensor4D;
   };
 }
@@ -84,7 +83,7 @@ export const Conv: OpBuilder = (ctx) => {
     const filters = tf.tidy(() => tf.split(tf.transpose(w, [2, 3, 1, 0]), group, 3)).map((f) => ctx.keep(f as tf.Tensor4D));
     conv = (t, p = pad, dl = d) => tf.concat(tf.split(t, group, 3).map((part, g) => tf.conv2d(part as tf.Tensor4D, filters[g]!, s, p, 'NHWC', dl)), 3) as tf.Tensor4D;
   }
-  if (d[0] > 1 || d[1] > 1) conv = atrous(conv, pads, d, [kh, kw]);
+  if (d[0] > 1 || d[1] > 1) conv = atrous(conv, pads, d);
   return {
     layouts: ['nhwc'],
     run: ([xt]) => {
