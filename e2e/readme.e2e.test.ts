@@ -83,7 +83,9 @@ function ok(run: Run, what: string): Run {
 
 const blocks: ReadmeBlock[] = readmeBlocks(readFileSync(join(repo, 'README.md'), 'utf8'));
 const fileBlocks = blocks.filter((b) => b.kind === 'file');
-const specBlock = fileBlocks.find((b) => b.path!.endsWith('.spec.ts'));
+const specBlock = fileBlocks.find((b) => b.path === 'specs/resnet20-base.spec.ts');
+// The README's other specs ("Your own model": an ONNX model) run in the same `npx vitest run`.
+const otherSpecs = fileBlocks.filter((b) => b.path!.endsWith('.spec.ts') && b !== specBlock);
 const thresholdsBlock = fileBlocks.find((b) => b.path === 'robustness.thresholds.json');
 const ciSteps = workflowRunSteps(onlyBlock(blocks, 'ci-job').text);
 
@@ -112,6 +114,8 @@ beforeAll(() => {
   // "Your model folder": the spec loads models/resnet20-base.
   mkdirSync(join(project, 'models/resnet20-base'), { recursive: true });
   for (const f of ['model.json', 'weights.bin', 'card.json']) cpSync(join(model, f), join(project, 'models/resnet20-base', f));
+  // "A PyTorch model saved as models/my-net.onnx": the ResNet ONNX fixture (its card is a README block).
+  cpSync(join(repo, 'fixtures/onnx/resnet.onnx'), join(project, 'models/my-net.onnx'));
   for (const b of fileBlocks) {
     mkdirSync(dirname(join(project, b.path!)), { recursive: true });
     writeFileSync(join(project, b.path!), b.text);
@@ -134,7 +138,7 @@ afterAll(() => {
 describe("the README's user project, from the packed tarball", () => {
   it('has the blocks it needs in the README', () => {
     expect(fileBlocks.map((b) => b.path)).toEqual(expect.arrayContaining(['vitest.config.ts', 'tsconfig.json', 'robustness.thresholds.json']));
-    expect(specBlock, 'a <!-- e2e: file specs/....spec.ts --> block').toBeDefined();
+    expect(specBlock, 'a <!-- e2e: file specs/resnet20-base.spec.ts --> block').toBeDefined();
     expect(ciSteps).toEqual(expect.arrayContaining(['npx vitest run']));
     console.log(`[e2e] README blocks run: ${blocks.map((b) => `${b.kind}${b.path ? ` ${b.path}` : ''} (line ${b.line})`).join('; ')}`);
   });
@@ -209,19 +213,20 @@ it('types', async () => {
       expect(run.output).not.toMatch(/timed out/i);
       expect(run.output).not.toMatch(/running TensorFlow\.js in Node\.js/);
       expect(run.output).not.toMatch(/Sourcemap for .* points to missing source files/);
-      const tests = (specBlock!.text.match(/\bit\(/g) ?? []).length;
+      const tests = [specBlock!, ...otherSpecs].reduce((n, b) => n + (b.text.match(/\bit\(/g) ?? []).length, 0);
       expect(run.output).toMatch(new RegExp(`Tests\\s+${tests} passed \\(${tests}\\)`));
     });
 
     it('wrote reports/robustness.json naming the wasm backend for every check', () => {
       const report = JSON.parse(readFileSync(join(project, 'reports/robustness.json'), 'utf8')) as { records: { backend: string; pass: boolean; n: number; model: string; method: string; value: number }[] };
-      const checks = (specBlock!.text.match(/await expect\(/g) ?? []).length;
+      const checks = [specBlock!, ...otherSpecs].reduce((n, b) => n + (b.text.match(/await expect\(/g) ?? []).length, 0);
       expect(report.records).toHaveLength(checks);
       for (const r of report.records) {
         expect(r.backend).toBe('wasm');
         expect(r.pass).toBe(true);
-        expect(r.model).toBe('resnet20-base');
       }
+      expect(report.records.filter((r) => r.model === 'resnet20-base')).toHaveLength((specBlock!.text.match(/await expect\(/g) ?? []).length);
+      expect(report.records.filter((r) => r.model === 'my-net')).toHaveLength(otherSpecs.reduce((n, b) => n + (b.text.match(/await expect\(/g) ?? []).length, 0));
       console.log(`[e2e] measured: ${report.records.map((r) => `${r.method} ${r.value.toFixed(3)} (n=${r.n})`).join(', ')}`);
       expect(existsSync(join(project, 'reports/index.html'))).toBe(true);
     });
