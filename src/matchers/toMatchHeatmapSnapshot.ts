@@ -10,7 +10,7 @@ import { type MatcherOutcome, type MatcherThis, record } from './shared.js';
 import { countSnapshot } from './snapshotCounts.js';
 
 interface SnapshotThis extends MatcherThis {
-  /** Vitest's SnapshotState: `snapshotUpdateState` is its public update mode (-u: 'all', --ci: 'none'). */
+  /** Vitest's SnapshotState: `snapshotUpdateState` is its public update mode (-u: 'all', CI=true: 'none'). */
   snapshotState?: { snapshotUpdateState?: string };
   /** The running test (Vitest's public matcher context): names are numbered per attempt of it, and its id keys the snapshot counters. */
   task?: unknown;
@@ -81,7 +81,7 @@ export function configureToMatchHeatmapSnapshot(common: HeatmapSnapshotOptions =
         case 'missing':
           return {
             pass: false,
-            message: () => `heatmap snapshot ${shown(snapshotPath)} is missing, and snapshots are not written in CI (CI=true or --ci). Run the spec locally (or with -u) and commit the snapshot.`,
+            message: () => `heatmap snapshot ${shown(snapshotPath)} is missing, and snapshots are not written in CI (CI=true). Run the spec locally (or with -u) and commit the snapshot.`,
           };
         default:
           return {

@@ -64,7 +64,7 @@ async function checkMapValues(map: tf.Tensor | MapData): Promise<void> {
   if (outside) throw new RangeError(`The heatmap holds ${outside} value(s) outside [0, 1]; scale it first (normalizeMaps(maps, 'max'), as gradcam and occlusion do).`);
 }
 
-/** Vitest's snapshot update mode: `-u` is 'all', a local run 'new', CI (or --ci) 'none'. */
+/** Vitest's snapshot update mode: `-u` is 'all', a local run 'new', CI (CI=true) 'none'. */
 export type SnapshotUpdateMode = 'all' | 'new' | 'none';
 
 export interface SnapshotOutcome {
