@@ -37,6 +37,10 @@ const CASES: Case[] = [
   { label: 'deepfool linf', attack: 'deepfool', norm: 'linf', params: (eps) => ({ eps, norm: 'linf', maxIter: 5 }) },
   { label: 'deepfool l2', attack: 'deepfool', norm: 'l2', params: (eps) => ({ eps: eps * 2, maxIter: 5 }) },
   { label: 'cw budget linf', attack: 'cw', norm: 'linf', params: (eps) => ({ eps, norm: 'linf', steps: 8, binarySearchSteps: 2, initialConst: 1 }) },
+  { label: 'apgd linf', attack: 'apgd', norm: 'linf', params: (eps) => ({ eps, steps: 5 }) },
+  { label: 'apgd l2 dlr', attack: 'apgd', norm: 'l2', params: (eps) => ({ eps: eps * 2, norm: 'l2', loss: 'dlr', steps: 5 }) },
+  { label: 'square linf', attack: 'square', norm: 'linf', params: (eps) => ({ eps, queries: 20 }) },
+  { label: 'square l2 targeted', attack: 'square', norm: 'l2', params: (eps) => ({ eps: eps * 2, norm: 'l2', queries: 20, target: 2 }), targeted: true },
   { label: 'cw targeted', attack: 'cw', norm: 'l2', params: (eps) => ({ eps: eps * 2, steps: 8, binarySearchSteps: 2, initialConst: 1, target: 0 }), targeted: true },
 ];
 

@@ -1,11 +1,13 @@
-// FGSM, PGD, DeepFool and CW against what can be computed by hand on linear models.
+// FGSM, PGD, DeepFool, CW, APGD and Square against what can be computed by hand on linear models.
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { apgd } from './apgd.js';
 import { cw } from './cw.js';
 import { deepfool } from './deepfool.js';
 import { fgsm } from './fgsm.js';
 import { pgd } from './pgd.js';
+import { square } from './square.js';
 
 const SHAPE: [number, number, number] = [2, 3, 2];
 const D = 12;
@@ -180,4 +182,50 @@ describe('Carlini-Wagner L2', () => {
       { numRuns: 6 },
     );
   });
+});
+
+describe('APGD and Square on a binary linear model', () => {
+  // The largest drop of the label's margin |f| that an Linf step of eps can buy inside [0, 1]:
+  // each coordinate moves against sign(w_d) f by min(eps, room to the box's edge). A sample can be
+  // broken exactly when that drop exceeds |f(x)|.
+  const reachable = (w: number[], xs: number[], f0: number, eps: number) =>
+    w.reduce((s, wd, d) => {
+      const down = Math.sign(wd) * Math.sign(f0) > 0; // lowering |f| means lowering x_d
+      return s + Math.abs(wd) * Math.min(eps, down ? xs[d]! : 1 - xs[d]!);
+    }, 0);
+
+  const caseArb = fc.record({
+    w: fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: D, maxLength: D }).filter((w) => w.some((v) => Math.abs(v) > 0.1)),
+    xs: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: D, maxLength: D }),
+    eps: fc.double({ min: 0.01, max: 0.3, noNaN: true }),
+    ratio: fc.double({ min: 0.5, max: 1.5, noNaN: true }),
+    side: fc.constantFrom(-1, 1),
+  });
+
+  for (const attack of ['apgd', 'square'] as const) {
+    it(`${attack} breaks a sample exactly when the closed-form Linf optimum does`, async () => {
+      await fc.assert(
+        fc.asyncProperty(caseArb, async ({ w, xs, eps, ratio, side }) => {
+          const drop = reachable(w, xs, side, eps);
+          fc.pre(drop > 1e-3 && Math.abs(ratio - 1) > 0.01);
+          // |f(x)| = ratio * drop: breakable exactly when ratio < 1.
+          const c = side * ratio * drop - w.reduce((s, v, d) => s + v * xs[d]!, 0);
+          const model = dense(
+            w.map((v) => [0, v]),
+            [0, c],
+            false,
+          );
+          const label = side > 0 ? 1 : 0;
+          const x = tf.tensor4d(xs, [1, ...SHAPE]);
+          const y = tf.tensor1d([label], 'int32');
+          const r = attack === 'apgd' ? await apgd.run(model, x, y, { eps }) : await square.run(model, x, y, { eps, queries: 1000 });
+          expect(r.predsBefore[0]).toBe(label);
+          expect(r.success[0]).toBe(ratio < 1);
+          tf.dispose([x, y, r.adversarial]);
+          model.dispose();
+        }),
+        { numRuns: 20 },
+      );
+    });
+  }
 });

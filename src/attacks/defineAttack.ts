@@ -10,7 +10,7 @@ export const COMMON_DEFAULTS: CommonParams = { target: undefined, seed: 0, batch
 /** Lets the event loop run between iterations, so timers and reporters stay alive during long attacks. */
 export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-async function checkInputs(name: string, x: tf.Tensor4D, y: tf.Tensor1D): Promise<void> {
+export async function checkInputs(name: string, x: tf.Tensor4D, y: tf.Tensor1D): Promise<void> {
   if (!(x instanceof tf.Tensor) || x.rank !== 4) {
     const shape = x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x;
     throw new Error(`${name}: images must be a rank-4 tensor [N, H, W, C]; got ${shape}. Add a batch axis with x.expandDims(0) for a single image.`);
@@ -25,7 +25,7 @@ async function checkInputs(name: string, x: tf.Tensor4D, y: tf.Tensor1D): Promis
   await assertUnitRange(x, `${name}: images`);
 }
 
-function checkClasses(name: string, what: string, values: Int32Array, k: number): void {
+export function checkClasses(name: string, what: string, values: Int32Array, k: number): void {
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (!(v >= 0 && v < k)) {

@@ -1,13 +1,16 @@
 import type { Classifier } from '../models/classifier.js';
 import type * as tf from '@tensorflow/tfjs';
+import { apgd } from './apgd.js';
+import { apgdTargeted } from './apgdTargeted.js';
 import { cw } from './cw.js';
 import { deepfool } from './deepfool.js';
 import { fgsm } from './fgsm.js';
 import { pgd } from './pgd.js';
+import { square } from './square.js';
 import type { Attack, AttackResult, CommonParams } from './types.js';
 
 /** The built-in attacks by name. */
-export const attacks = Object.freeze({ fgsm, pgd, deepfool, cw });
+export const attacks = Object.freeze({ fgsm, pgd, deepfool, cw, apgd, 'apgd-t': apgdTargeted, square });
 
 /** Names of the built-in attacks. */
 export type AttackName = keyof typeof attacks;
