@@ -2,6 +2,7 @@ import type { Classifier } from '../models/classifier.js';
 import type * as tf from '@tensorflow/tfjs';
 import { apgd } from './apgd.js';
 import { apgdTargeted } from './apgdTargeted.js';
+import { autoattack } from './autoattack.js';
 import { cw } from './cw.js';
 import { deepfool } from './deepfool.js';
 import { fgsm } from './fgsm.js';
@@ -10,7 +11,7 @@ import { square } from './square.js';
 import type { Attack, AttackResult, CommonParams } from './types.js';
 
 /** The built-in attacks by name. */
-export const attacks = Object.freeze({ fgsm, pgd, deepfool, cw, apgd, 'apgd-t': apgdTargeted, square });
+export const attacks = Object.freeze({ fgsm, pgd, deepfool, cw, apgd, 'apgd-t': apgdTargeted, square, autoattack });
 
 /** Names of the built-in attacks. */
 export type AttackName = keyof typeof attacks;
