@@ -1,22 +1,26 @@
 import { getAttack } from '../attacks/registry.js';
+import type { AutoAttackResult } from '../attacks/autoattack.js';
 import { initBackend } from '../backend/select.js';
 import { cifar10 } from '../data/cifar10.js';
 import { cardOf, loadClassifier } from '../models/io.js';
 import { isOnnxModel } from '../models/onnx/index.js';
 import { wilsonInterval } from '../metrics/bootstrap.js';
 import { numberFlag, parseFlags, RULES, UsageError } from './args.js';
+import { parseEpsList } from './eps.js';
 
-export const usage = `usage: robustness eval --model DIR|FILE.onnx [--attack pgd] [--eps 0.031] [--n 500] [--seed 1] [--steps N]
+export const usage = `usage: robustness eval --model DIR|FILE.onnx [--attack pgd] [--eps 8/255[,2/255,...]] [--n 500] [--seed 1] [--steps N] [--version standard|cheap]
 
 Clean and robust accuracy of a saved model on a class-stratified draw of CIFAR-10 test images,
-with 95% Wilson intervals. --attack fgsm|pgd|deepfool|cw; eps is an Linf budget in (0, 1], a
-decimal or a fraction such as 8/255. An ONNX file takes its preprocessing from the card file
-beside it (model.card.json).`;
+with 95% Wilson intervals. --attack fgsm|pgd|deepfool|cw|apgd|apgd-t|square|autoattack; eps is an
+Linf budget in (0, 1], a decimal or a fraction such as 8/255, or a comma-separated list of them for
+one row each. --version picks the autoattack ensemble's budget (standard, the default, or cheap);
+its rows say which attack broke how many samples. An ONNX file takes its preprocessing from the
+card file beside it (model.card.json).`;
 
 export async function run(args: string[]): Promise<number> {
-  const v = parseFlags('eval', { args, options: { model: { type: 'string' }, attack: { type: 'string' }, eps: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, steps: { type: 'string' } } }).values;
+  const v = parseFlags('eval', { args, options: { model: { type: 'string' }, attack: { type: 'string' }, eps: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, steps: { type: 'string' }, version: { type: 'string' } } }).values;
   if (!v.model) throw new UsageError('--model is required: a folder with model.json, or an .onnx file. See `robustness eval --help`.');
-  const eps = numberFlag('eval', 'eps', v.eps, { min: 0, minExclusive: true, max: 1, fraction: true }) ?? 8 / 255;
+  const budgets = v.eps === undefined ? [{ value: 8 / 255, text: '8/255' }] : parseEpsList(v.eps);
   const n = numberFlag('eval', 'n', v.n, RULES.count) ?? 500;
   const seed = numberFlag('eval', 'seed', v.seed, RULES.seed) ?? 1;
   const steps = numberFlag('eval', 'steps', v.steps, RULES.count);
@@ -27,6 +31,8 @@ export async function run(args: string[]): Promise<number> {
     throw new UsageError(`--attack: ${(err as Error).message}`);
   }
   if (steps !== undefined && !('steps' in (attack.defaults as object))) throw new UsageError(`--steps: ${attack.name} takes no steps; drop it.`);
+  if (v.version !== undefined && attack.name !== 'autoattack') throw new UsageError(`--version applies to --attack autoattack only; ${attack.name} takes --steps or its defaults.`);
+  if (v.version !== undefined && v.version !== 'standard' && v.version !== 'cheap') throw new UsageError(`--version must be 'standard' or 'cheap'; got '${v.version}'.`);
   await initBackend();
   const model = await loadClassifier(v.model);
   let samples;
@@ -38,22 +44,34 @@ export async function run(args: string[]): Promise<number> {
     throw new UsageError(`--n ${n}: ${err.message.replace(/lower count/, 'lower --n')}`);
   }
   try {
-    const params: Record<string, unknown> = { eps, seed, ...(steps !== undefined ? { steps } : {}), ...('norm' in (attack.defaults as object) ? { norm: 'linf' } : {}) };
-    const r = await attack.run(model, samples.images, samples.labels, params);
-    r.adversarial.dispose();
     const labels = (await samples.labels.data()) as Int32Array;
-    const clean = labels.reduce((s, l, i) => s + (r.predsBefore[i] === l ? 1 : 0), 0);
-    const robust = labels.reduce((s, l, i) => s + (r.predsAfter[i] === l ? 1 : 0), 0);
-    const row = (name: string, k: number) => {
+    const pct = (k: number) => {
       const ci = wilsonInterval(k, n);
-      return `| ${name} | ${((100 * k) / n).toFixed(2)}% | ${(100 * ci.lower).toFixed(1)}–${(100 * ci.upper).toFixed(1)}% |`;
+      return `${((100 * k) / n).toFixed(2)}% | ${(100 * ci.lower).toFixed(1)}–${(100 * ci.upper).toFixed(1)}%`;
     };
-    const card = isOnnxModel(model) ? model.card : cardOf(model);
-    const pre = isOnnxModel(model) ? `; preprocessing ${JSON.stringify(model.card.preprocessing)}` : '';
-    console.log(`${card?.name ?? v.model}: ${attack.name} (${Object.entries(r.params).filter(([, x]) => x !== undefined).map(([k, x]) => `${k} ${typeof x === 'number' ? Number(x.toPrecision(4)) : x}`).join(', ')}), n=${n} (${samples.source})${pre}`);
-    console.log('| accuracy | value | 95% CI |\n| --- | --- | --- |');
-    console.log(row('clean', clean));
-    console.log(row(`under ${attack.name}`, robust));
+    const rows: string[] = [];
+    let header = '';
+    let clean = -1;
+    for (const eps of budgets) {
+      const params: Record<string, unknown> = { eps: eps.value, seed, ...(steps !== undefined ? { steps } : {}), ...(v.version ? { version: v.version } : {}), ...('norm' in (attack.defaults as object) ? { norm: 'linf' } : {}) };
+      const r = await attack.run(model, samples.images, samples.labels, params);
+      r.adversarial.dispose();
+      if (clean < 0) {
+        clean = labels.reduce((s, l, i) => s + (r.predsBefore[i] === l ? 1 : 0), 0);
+        const shown = Object.entries(r.params).filter(([k, x]) => x !== undefined && k !== 'eps');
+        const card = isOnnxModel(model) ? model.card : cardOf(model);
+        const pre = isOnnxModel(model) ? `; preprocessing ${JSON.stringify(model.card.preprocessing)}` : '';
+        header = `${card?.name ?? v.model}: ${attack.name} (${shown.map(([k, x]) => `${k} ${typeof x === 'number' ? Number(x.toPrecision(4)) : x}`).join(', ')}), n=${n} (${samples.source})${pre}`;
+        rows.push(`| clean | ${pct(clean)} | |`);
+      }
+      const robust = labels.reduce((s, l, i) => s + (r.predsAfter[i] === l ? 1 : 0), 0);
+      const stages = (r as Partial<AutoAttackResult>).stages;
+      const note = stages ? stages.map((s) => `${s.label} ${s.broken} of ${s.attacked}`).join(', ') : `${((r.queries.gradient + r.queries.forward) / n).toFixed(1)} model calls per image`;
+      rows.push(`| eps ${eps.text} (${Number(eps.value.toPrecision(4))}) | ${pct(robust)} | ${note} |`);
+    }
+    console.log(header);
+    console.log(`| accuracy | value | 95% CI | ${attack.name === 'autoattack' ? 'broken by' : 'work'} |\n| --- | --- | --- | --- |`);
+    for (const row of rows) console.log(row);
     return 0;
   } finally {
     samples.dispose();
