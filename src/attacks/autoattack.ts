@@ -3,6 +3,7 @@ import { resolveClassifier, type Classifier } from '../models/classifier.js';
 import { apgd } from './apgd.js';
 import { apgdTargeted } from './apgdTargeted.js';
 import { checkClasses, checkInputs, COMMON_DEFAULTS } from './defineAttack.js';
+import { modelFlags, type EvaluationFlag } from './flags.js';
 import { checkEps, getNorm } from './norms.js';
 import { writeRows } from './rows.js';
 import { square } from './square.js';
@@ -70,6 +71,8 @@ export interface AutoAttackResult extends AttackResult<AutoAttackParams> {
   brokenBy: (AutoAttackStage['label'] | 'clean' | null)[];
   /** Per attack, in the order run. */
   stages: AutoAttackStageReport[];
+  /** Reasons to distrust the figure (randomized model, degenerate gradients, saturated softmax, black-box beating white-box); empty when none. */
+  flags: EvaluationFlag[];
 }
 
 /** The ensemble as an {@link Attack} whose result also says which attack broke each sample. */
@@ -115,6 +118,7 @@ async function run(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, overrides?
   const n = labels.length;
   const queries: QueryCounts = { forward: n, gradient: 0 };
   const predsBefore = await predict(clf.logits, x, params.batchSize);
+  const flags = await modelFlags(clf, x, y, queries, params.batchSize);
   const brokenBy: AutoAttackResult['brokenBy'] = Array.from(predsBefore, (p, i) => (p === labels[i] ? null : 'clean'));
   const stages: AutoAttackStageReport[] = [];
   let adversarial = tf.clone(x);
@@ -153,6 +157,13 @@ async function run(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, overrides?
       queries.gradient += r.queries.gradient;
       stages.push({ label: stage.label, attacked: rows.length, broken: hit.length, queries: r.queries, params: r.params });
     }
+    const blackBox = stages.find((s) => s.label === 'square');
+    if (blackBox && blackBox.broken > 0) {
+      flags.push({
+        name: 'black-box-beats-white-box',
+        message: `Square, which uses no gradients, broke ${blackBox.broken} of the ${blackBox.attacked} samples that APGD-CE and APGD-T left correct: the gradients mislead the white-box attacks (gradient masking), so this robust accuracy may still be too high. Try the 'standard' version, more Square queries, or an adaptive attack.`,
+      });
+    }
     // The verdict is the model's prediction on the returned batch, evaluated once more here, so the
     // result never claims a break its own adversarial images do not show.
     const predsAfter = await predict(clf.logits, adversarial, params.batchSize);
@@ -176,6 +187,7 @@ async function run(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, overrides?
       params: Object.freeze({ ...params }),
       brokenBy,
       stages,
+      flags,
     };
   } catch (err) {
     adversarial.dispose();
@@ -188,7 +200,9 @@ async function run(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, overrides?
  * budgets ({@link AUTOATTACK_VERSIONS}), each run only on the samples still classified correctly
  * after the ones before it. A sample counts as robust only if every attack failed on it, so the
  * robust accuracy is the worst case over the ensemble; `brokenBy` says which attack broke each
- * sample and `stages` what each attack did and cost. Untargeted; Linf or L2.
+ * sample and `stages` what each attack did and cost, and `flags` the reasons to distrust the
+ * figure ({@link modelFlags}, and Square breaking samples the gradient attacks left). Untargeted;
+ * Linf or L2.
  *
  * @example
  * ```ts

@@ -22,6 +22,8 @@ export { square, SQUARE_DEFAULTS, squareFraction } from './square.js';
 export type { SquareParams } from './square.js';
 export { autoattack, AUTOATTACK_DEFAULTS, AUTOATTACK_VERSIONS } from './autoattack.js';
 export type { AutoAttack, AutoAttackParams, AutoAttackResult, AutoAttackStage, AutoAttackStageReport } from './autoattack.js';
+export { modelFlags } from './flags.js';
+export type { EvaluationFlag } from './flags.js';
 export { crossEntropyPerSample, dlrLoss, targetedDlrLoss, marginLoss } from './losses.js';
 export { attacks, getAttack, runAttack, ATTACK_NAMES } from './registry.js';
 export type { AttackName } from './registry.js';

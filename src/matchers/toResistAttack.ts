@@ -19,6 +19,8 @@ export interface ResistAttackOptions {
   params?: Record<string, unknown>;
   /** How many of the least-perturbed successful examples to save as PNG triptychs. @defaultValue 3 */
   saveWorst?: number;
+  /** What an attack's evaluation flags (e.g. autoattack's gradient-masking checks) do: fail the check, or only appear in its message. @defaultValue 'fail' */
+  flags?: 'fail' | 'warn';
 }
 
 /**
@@ -32,7 +34,7 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
   const samples = await checkSamples(received, name);
   checkModel(name, model);
   if (!(typeof eps === 'number' && eps > 0 && eps <= 1)) throw new RangeError(`${name}: eps must be a number in (0, 1] (pixels are in [0, 1]; 8/255 is about 0.031); got ${JSON.stringify(eps)}.`);
-  checkOptions(name, options, ['minAccuracy', 'maxSuccessRate', 'params', 'saveWorst']);
+  checkOptions(name, options, ['minAccuracy', 'maxSuccessRate', 'params', 'saveWorst', 'flags']);
   const { minAccuracy, maxSuccessRate } = options;
   if ((minAccuracy === undefined) === (maxSuccessRate === undefined)) throw new Error(`${name}: give exactly one threshold, { minAccuracy } or { maxSuccessRate }.`);
   const threshold = (minAccuracy ?? maxSuccessRate)!;
@@ -69,7 +71,13 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
     }
     const interval = wilsonInterval(hits, total);
     const value = hits / total;
-    const pass = minAccuracy !== undefined ? value >= threshold : value <= threshold;
+    const flags = (result as { flags?: { name?: string; message: string }[] }).flags ?? [];
+    if (options.flags !== undefined && options.flags !== 'fail' && options.flags !== 'warn') throw new Error(`${name}: flags must be 'fail' or 'warn'; got ${JSON.stringify(options.flags)}.`);
+    // An unreliable evaluation fails either way round (.not included) unless flags are only warnings.
+    const flagged = flags.length > 0 && options.flags !== 'warn';
+    const measuredPass = minAccuracy !== undefined ? value >= threshold : value <= threshold;
+    const pass = flagged ? this.isNot : measuredPass;
+    const flagText = flags.length ? `; evaluation flags${flagged ? " (failing the check; { flags: 'warn' } reports them only)" : ''}: ${flags.map((f) => f.message).join(' | ')}` : '';
     const metric = minAccuracy !== undefined ? 'robust accuracy' : 'attack success rate';
 
     // The least-perturbed successes are the model's most fragile points.
@@ -93,13 +101,13 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
     }
     const describe = () =>
       `${metric} under ${a.name} (${paramsText(params)}) was ${fmt(value)} [95% CI ${fmt(interval.lower)}, ${fmt(interval.upper)}] on n=${total}` +
-      `${minAccuracy === undefined ? ` correctly classified of ${n}` : ''}; threshold ${cmp} ${threshold}; clean accuracy ${fmt(correctBefore / n)}${saved}`;
+      `${minAccuracy === undefined ? ` correctly classified of ${n}` : ''}; threshold ${cmp} ${threshold}; clean accuracy ${fmt(correctBefore / n)}${saved}${flagText}`;
     const message = () => (this.isNot ? `expected the model NOT to resist: ${describe()}` : `expected the model to resist: ${describe()}`);
     record(this, model, {
       matcher: name,
       data: samples.source,
       method: a.name,
-      params,
+      params: { ...params, ...(flags.length ? { flags: flags.map((f) => f.name ?? f.message) } : {}) },
       metric: minAccuracy !== undefined ? 'robustAccuracy' : 'successRate',
       value,
       interval: { lower: interval.lower, upper: interval.upper, level: 0.95 },
