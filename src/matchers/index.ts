@@ -10,3 +10,5 @@ export { toMatchHeatmapSnapshot, configureToMatchHeatmapSnapshot } from './toMat
 export { toBeInvariantTo } from './toBeInvariantTo.js';
 export type { InvariantOptions } from './toBeInvariantTo.js';
 export type { AttackParamsOf, AttackRef, ResistAttackOptionsFor, RobustnessMatchers } from './types.js';
+export { toBeMoreRobustThan } from './toBeMoreRobustThan.js';
+export type { MoreRobustOptions, RobustnessComparison } from './toBeMoreRobustThan.js';

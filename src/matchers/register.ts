@@ -1,13 +1,14 @@
 // Registers the matchers on Vitest's expect, each guarded against a forgotten `await`.
 import { chai, expect, onTestFinished } from 'vitest';
 import { toBeInvariantTo } from './toBeInvariantTo.js';
+import { toBeMoreRobustThan } from './toBeMoreRobustThan.js';
 import { toHaveAverageDensityBelow } from './toHaveAverageDensityBelow.js';
 import { toHaveStableAttribution } from './toHaveStableAttribution.js';
 import { toMatchHeatmapSnapshot } from './toMatchHeatmapSnapshot.js';
 import { toResistAttack } from './toResistAttack.js';
 
 /** Every matcher the setup entry registers, by name. */
-const MATCHERS = { toResistAttack, toHaveStableAttribution, toHaveAverageDensityBelow, toMatchHeatmapSnapshot, toBeInvariantTo };
+const MATCHERS = { toResistAttack, toHaveStableAttribution, toHaveAverageDensityBelow, toMatchHeatmapSnapshot, toBeInvariantTo, toBeMoreRobustThan };
 
 const GUARDED = Symbol.for('vitest-robustness.awaitGuard');
 

@@ -8,6 +8,7 @@ import type { Attack } from '../attacks/types.js';
 import type { Classifier } from '../models/classifier.js';
 import type { HeatmapSnapshotOptions } from '../snapshots/heatmapSnapshot.js';
 import type { InvariantOptions } from './toBeInvariantTo.js';
+import type { MoreRobustOptions } from './toBeMoreRobustThan.js';
 import type { AttributionChange, StableAttributionOptions } from './toHaveStableAttribution.js';
 import type { ResistAttackOptions } from './toResistAttack.js';
 
@@ -38,6 +39,8 @@ export interface RobustnessMatchers<R = unknown> {
   toMatchHeatmapSnapshot(name?: string, options?: HeatmapSnapshotOptions): Promise<R>;
   /** No sample's prediction changes under perturbations drawn from the arbitrary (a fast-check property). Await it. */
   toBeInvariantTo(model: Classifier, perturbation: Arbitrary<Perturbation>, options?: InvariantOptions): Promise<R>;
+  /** The candidate's robust accuracy beats the baseline's beyond a paired bootstrap interval, same samples and attack. Await it. */
+  toBeMoreRobustThan(candidate: Classifier, baseline: Classifier, attack: AttackRef, eps: number, options?: MoreRobustOptions): Promise<R>;
 }
 
 declare module 'vitest' {
