@@ -12,3 +12,5 @@ export type { InvariantOptions } from './toBeInvariantTo.js';
 export type { AttackParamsOf, AttackRef, ResistAttackOptionsFor, RobustnessMatchers } from './types.js';
 export { toBeMoreRobustThan } from './toBeMoreRobustThan.js';
 export type { MoreRobustOptions, RobustnessComparison } from './toBeMoreRobustThan.js';
+export { toHaveRobustnessCurve } from './toHaveRobustnessCurve.js';
+export type { RobustnessCurveOptions } from './toHaveRobustnessCurve.js';

@@ -3,12 +3,13 @@ import { chai, expect, onTestFinished } from 'vitest';
 import { toBeInvariantTo } from './toBeInvariantTo.js';
 import { toBeMoreRobustThan } from './toBeMoreRobustThan.js';
 import { toHaveAverageDensityBelow } from './toHaveAverageDensityBelow.js';
+import { toHaveRobustnessCurve } from './toHaveRobustnessCurve.js';
 import { toHaveStableAttribution } from './toHaveStableAttribution.js';
 import { toMatchHeatmapSnapshot } from './toMatchHeatmapSnapshot.js';
 import { toResistAttack } from './toResistAttack.js';
 
 /** Every matcher the setup entry registers, by name. */
-const MATCHERS = { toResistAttack, toHaveStableAttribution, toHaveAverageDensityBelow, toMatchHeatmapSnapshot, toBeInvariantTo, toBeMoreRobustThan };
+const MATCHERS = { toResistAttack, toHaveStableAttribution, toHaveAverageDensityBelow, toMatchHeatmapSnapshot, toBeInvariantTo, toBeMoreRobustThan, toHaveRobustnessCurve };
 
 const GUARDED = Symbol.for('vitest-robustness.awaitGuard');
 

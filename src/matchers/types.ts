@@ -9,6 +9,7 @@ import type { Classifier } from '../models/classifier.js';
 import type { HeatmapSnapshotOptions } from '../snapshots/heatmapSnapshot.js';
 import type { InvariantOptions } from './toBeInvariantTo.js';
 import type { MoreRobustOptions } from './toBeMoreRobustThan.js';
+import type { RobustnessCurveOptions } from './toHaveRobustnessCurve.js';
 import type { AttributionChange, StableAttributionOptions } from './toHaveStableAttribution.js';
 import type { ResistAttackOptions } from './toResistAttack.js';
 
@@ -41,6 +42,8 @@ export interface RobustnessMatchers<R = unknown> {
   toBeInvariantTo(model: Classifier, perturbation: Arbitrary<Perturbation>, options?: InvariantOptions): Promise<R>;
   /** The candidate's robust accuracy beats the baseline's beyond a paired bootstrap interval, same samples and attack. Await it. */
   toBeMoreRobustThan(candidate: Classifier, baseline: Classifier, attack: AttackRef, eps: number, options?: MoreRobustOptions): Promise<R>;
+  /** Robust accuracy at each budget of `eps` is at least its `min`, and the curve is consistent (no sample broken at a smaller eps survives a larger one). Await it. */
+  toHaveRobustnessCurve(model: Classifier, attack: AttackRef, options: RobustnessCurveOptions): Promise<R>;
 }
 
 declare module 'vitest' {

@@ -8,3 +8,5 @@ export { averageDensity } from './averageDensity.js';
 export type { AverageDensityOptions, DensityResult } from './averageDensity.js';
 export { bootstrapCI, wilsonInterval, normalCdf, normalQuantile } from './bootstrap.js';
 export type { BootstrapOptions, Interval } from './bootstrap.js';
+export { robustnessCurve } from './robustnessCurve.js';
+export type { CurvePoint, RobustnessCurve } from './robustnessCurve.js';

@@ -1,0 +1,18 @@
+// An example robustness curve: robust accuracy at several budgets in one check. Besides the
+// thresholds, the check fails when the curve is inconsistent (a sample broken at a smaller eps
+// that the attack missed at a larger one), which a single-budget gate cannot see.
+import { afterAll, describe, expect, it } from 'vitest';
+import { cifar10, loadModel } from 'vitest-robustness';
+
+const model = await loadModel('fixtures/models/resnet20-base');
+const samples = await cifar10.test({ count: 30, seed: 1 });
+afterAll(() => {
+  samples.dispose();
+  model.dispose();
+});
+
+describe('resnet20-base robustness curve under APGD-CE', () => {
+  it('is consistent, and below 50% robust accuracy at some budget of 1, 2, 4, 8 / 255 (it is undefended)', async () => {
+    await expect(samples).not.toHaveRobustnessCurve(model, 'apgd', { eps: [1, 2, 4, 8].map((e) => e / 255), min: [0.5, 0.5, 0.5, 0.5], params: { seed: 1 } });
+  });
+});
