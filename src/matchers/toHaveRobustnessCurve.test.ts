@@ -86,8 +86,16 @@ describe('toHaveRobustnessCurve', () => {
 
   it('refuses mismatched or out-of-range budgets and minimums', async () => {
     await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1, 0.2], min: [0.5] })).rejects.toThrow(/same non-zero length/);
+    await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1, 0.2] })).rejects.toThrow(/or \{ eps, snapshot \}/);
     await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [], min: [] })).rejects.toThrow(/same non-zero length/);
     await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [2], min: [0.5] })).rejects.toThrow(/eps\[0\] must be in \(0, 1\]/);
     await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1], min: [1.5] })).rejects.toThrow(/min\[0\] must be in \[0, 1\]/);
+  });
+});
+
+describe('toHaveRobustnessCurve snapshots', () => {
+  it('refuses a snapshot under .not and an empty snapshot name', async () => {
+    await expect(expect(samples).not.toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1], min: [0.9], snapshot: 'gate' })).rejects.toThrow(/cannot be used with \.not/);
+    await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1], min: [0], snapshot: '' })).rejects.toThrow(/snapshot must be a non-empty name/);
   });
 });

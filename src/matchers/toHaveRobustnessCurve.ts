@@ -1,17 +1,27 @@
 import type { Attack } from '../attacks/types.js';
 import type { Classifier } from '../models/classifier.js';
 import { robustnessCurve, type RobustnessCurve } from '../metrics/robustnessCurve.js';
-import { checkLabels, checkSamples, fmt, type MatcherOutcome, type MatcherThis } from './shared.js';
+import { relative, resolve } from 'node:path';
+import { compareCurveSnapshot, type CurveSnapshotOutcome } from '../snapshots/curveSnapshot.js';
+import { snapshotDir } from '../snapshots/snapshotDir.js';
+import { checkLabels, checkSamples, fmt, type MatcherOutcome, slug } from './shared.js';
+import { type SnapshotThis, updateMode } from './toMatchHeatmapSnapshot.js';
 
 export interface RobustnessCurveOptions {
   /** Budgets, strictly increasing (e.g. `[1, 2, 4, 8].map((e) => e / 255)`). */
   eps: number[];
-  /** Least robust accuracy at each budget, one per entry of `eps`. */
-  min: number[];
+  /** Least robust accuracy at each budget, one per entry of `eps`; may be left out when `snapshot` is given. */
+  min?: number[];
   /** The attack's own parameters (seed, version, steps...), the same at every budget. */
   params?: Record<string, unknown>;
   /** What the curve's flags (a sample broken at a smaller eps but not a larger one; the attack's own flags) do. @defaultValue 'fail' */
   flags?: 'fail' | 'warn';
+  /**
+   * Name of a curve snapshot, snapshots/<spec>/<name>.curve.json (under the plugin's snapshotDir when set): the first run stores the curve,
+   * later runs (a new model release) fail where the curve falls below it beyond the intervals.
+   * `vitest -u` rewrites it; in CI (CI=true or --ci) a missing one fails instead of being written.
+   */
+  snapshot?: string;
 }
 
 /**
@@ -21,12 +31,14 @@ export interface RobustnessCurveOptions {
  * image lies in the larger ball too), so an attack that misses it there makes the check fail,
  * as do the attack's own evaluation flags, unless `flags: 'warn'`. Resolves to the curve.
  */
-export async function toHaveRobustnessCurve(this: MatcherThis, received: unknown, model: Classifier, attack: string | Attack<any>, options: RobustnessCurveOptions): Promise<MatcherOutcome> {
+export async function toHaveRobustnessCurve(this: SnapshotThis, received: unknown, model: Classifier, attack: string | Attack<any>, options: RobustnessCurveOptions): Promise<MatcherOutcome> {
   const name = 'toHaveRobustnessCurve';
   const samples = await checkSamples(received, name);
-  const { eps, min } = options ?? ({} as RobustnessCurveOptions);
+  const eps = options?.eps;
+  // Without minimums the check is the snapshot (and the curve's consistency); with neither it would check nothing.
+  const min = options?.min ?? (options?.snapshot !== undefined && Array.isArray(eps) ? eps.map(() => 0) : undefined);
   if (!Array.isArray(eps) || !Array.isArray(min) || eps.length === 0 || eps.length !== min.length) {
-    throw new Error(`${name}: give { eps, min } as arrays of the same non-zero length, one least robust accuracy per budget; got ${Array.isArray(eps) ? eps.length : 'no'} budgets and ${Array.isArray(min) ? min.length : 'no'} minimums.`);
+    throw new Error(`${name}: give { eps, min } as arrays of the same non-zero length, one least robust accuracy per budget (or { eps, snapshot } to compare with a stored curve); got ${Array.isArray(eps) ? eps.length : 'no'} budgets and ${Array.isArray(min) ? min.length : 'no'} minimums.`);
   }
   for (const [i, e] of eps.entries()) if (!(typeof e === 'number' && e > 0 && e <= 1)) throw new RangeError(`${name}: eps[${i}] must be in (0, 1]; got ${String(e)}.`);
   for (const [i, m] of min.entries()) if (!(typeof m === 'number' && m >= 0 && m <= 1)) throw new RangeError(`${name}: min[${i}] must be in [0, 1]; got ${String(m)}.`);
@@ -39,15 +51,38 @@ export async function toHaveRobustnessCurve(this: MatcherThis, received: unknown
     ...curve.flags,
   ];
   const flagged = flags.length > 0 && options.flags !== 'warn';
-  const pass = flagged ? this.isNot : below.length === 0;
+  let snap: CurveSnapshotOutcome | undefined;
+  if (options.snapshot !== undefined) {
+    if (typeof options.snapshot !== 'string' || !options.snapshot) throw new TypeError(`${name}: snapshot must be a non-empty name; got ${JSON.stringify(options.snapshot)}.`);
+    if (this.isNot) throw new Error(`${name}: a curve snapshot cannot be used with .not; a snapshot can only be matched or updated.`);
+    const spec = this.testPath ? relative(process.cwd(), this.testPath) : 'unknown-spec';
+    snap = compareCurveSnapshot(curve, { snapshotPath: resolve(snapshotDir(), spec, `${slug(options.snapshot)}.curve.json`), update: updateMode(this) });
+  }
+  const snapFails = snap !== undefined && (snap.status === 'regressed' || snap.status === 'missing' || snap.status === 'budgets-differ');
+  const pass = flagged ? this.isNot : below.length === 0 && !snapFails;
   const describe = () =>
     `robust accuracy under ${curve.attack} on n=${curve.n}: ` +
     curve.points.map((p, i) => `eps ${fmt(p.eps, 4)}: ${fmt(p.robustAccuracy)} [95% CI ${fmt(p.lower)}, ${fmt(p.upper)}] (min ${min[i]}${below.includes(i) ? ', BELOW' : ''})`).join('; ') +
-    (flags.length ? `; curve flags${flagged ? " (failing the check; { flags: 'warn' } reports them only)" : ''}: ${flags.join(' | ')}` : '');
+    (flags.length ? `; curve flags${flagged ? " (failing the check; { flags: 'warn' } reports them only)" : ''}: ${flags.join(' | ')}` : '') +
+    (snap ? `; ${snapshotText(snap)}` : '');
   return {
     pass,
     message: () => (this.isNot ? `expected the curve NOT to stay above its minimums: ${describe()}` : `expected the curve to stay above its minimums: ${describe()}`),
     actual: curve,
     expected: min,
   };
+}
+
+function snapshotText(s: CurveSnapshotOutcome): string {
+  const at = relative(process.cwd(), s.snapshotPath);
+  switch (s.status) {
+    case 'missing':
+      return `curve snapshot ${at} is missing, and snapshots are not written in CI (CI=true or --ci); run the spec locally (or with -u) and commit it`;
+    case 'budgets-differ':
+      return `curve snapshot ${at} holds other budgets or another attack (${s.stored?.attack} at ${s.stored?.points?.map((p) => fmt(p.eps, 4)).join(', ')}); run vitest -u if the change is intended`;
+    case 'regressed':
+      return `the curve fell below snapshot ${at} beyond the intervals at ${s.regressions.map((r) => `eps ${fmt(r.eps, 4)} (now ${fmt(r.now.robustAccuracy)} [${fmt(r.now.lower)}, ${fmt(r.now.upper)}], stored ${fmt(r.stored.robustAccuracy)} [${fmt(r.stored.lower)}, ${fmt(r.stored.upper)}])`).join(', ')}`;
+    default:
+      return `curve snapshot ${at} ${s.status}`;
+  }
 }

@@ -9,14 +9,15 @@ import { fileSafe, nextCall } from './callCounter.js';
 import { type MatcherOutcome, type MatcherThis, record } from './shared.js';
 import { countSnapshot } from './snapshotCounts.js';
 
-interface SnapshotThis extends MatcherThis {
+export interface SnapshotThis extends MatcherThis {
   /** Vitest's SnapshotState: `snapshotUpdateState` is its public update mode (-u: 'all', CI=true: 'none'). */
   snapshotState?: { snapshotUpdateState?: string };
   /** The running test (Vitest's public matcher context): names are numbered per attempt of it, and its id keys the snapshot counters. */
   task?: unknown;
 }
 
-function updateMode(ctx: SnapshotThis): SnapshotUpdateMode {
+/** The snapshot update mode of the running test: Vitest's (-u is 'all', --ci 'none'), else 'none' in CI and 'new' locally. */
+export function updateMode(ctx: SnapshotThis): SnapshotUpdateMode {
   const mode = ctx.snapshotState?.snapshotUpdateState;
   if (mode === 'all' || mode === 'new' || mode === 'none') return mode;
   return process.env.CI && process.env.CI !== 'false' ? 'none' : 'new';

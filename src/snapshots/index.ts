@@ -4,3 +4,5 @@ export { obsoleteSnapshots } from './obsolete.js';
 export type { SpecRun } from './obsolete.js';
 export type { HeatmapSnapshotOptions, SnapshotOutcome, SnapshotUpdateMode } from './heatmapSnapshot.js';
 export { snapshotDir } from './snapshotDir.js';
+export { compareCurveSnapshot } from './curveSnapshot.js';
+export type { CurveSnapshotOutcome, StoredCurve } from './curveSnapshot.js';
