@@ -4,7 +4,8 @@ import { robustnessCurve, type RobustnessCurve } from '../metrics/robustnessCurv
 import { relative, resolve } from 'node:path';
 import { compareCurveSnapshot, type CurveSnapshotOutcome } from '../snapshots/curveSnapshot.js';
 import { snapshotDir } from '../snapshots/snapshotDir.js';
-import { checkLabels, checkSamples, fmt, type MatcherOutcome, slug } from './shared.js';
+import { fileSafe } from './callCounter.js';
+import { checkLabels, checkSamples, fmt, type MatcherOutcome } from './shared.js';
 import { type SnapshotThis, updateMode } from './toMatchHeatmapSnapshot.js';
 
 export interface RobustnessCurveOptions {
@@ -56,7 +57,7 @@ export async function toHaveRobustnessCurve(this: SnapshotThis, received: unknow
     if (typeof options.snapshot !== 'string' || !options.snapshot) throw new TypeError(`${name}: snapshot must be a non-empty name; got ${JSON.stringify(options.snapshot)}.`);
     if (this.isNot) throw new Error(`${name}: a curve snapshot cannot be used with .not; a snapshot can only be matched or updated.`);
     const spec = this.testPath ? relative(process.cwd(), this.testPath) : 'unknown-spec';
-    snap = compareCurveSnapshot(curve, { snapshotPath: resolve(snapshotDir(), spec, `${slug(options.snapshot)}.curve.json`), update: updateMode(this) });
+    snap = compareCurveSnapshot(curve, { snapshotPath: resolve(snapshotDir(), spec, `${fileSafe(options.snapshot, 'curve')}.curve.json`), update: updateMode(this) });
   }
   const snapFails = snap !== undefined && (snap.status === 'regressed' || snap.status === 'missing' || snap.status === 'budgets-differ');
   const pass = flagged ? this.isNot : below.length === 0 && !snapFails;

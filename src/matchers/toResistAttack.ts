@@ -4,6 +4,7 @@ import { type Classifier, predictClasses } from '../models/classifier.js';
 import { wilsonInterval } from '../metrics/bootstrap.js';
 import { attackFrom, checkAttackOutput } from './attackOutput.js';
 import { checkCount, checkLabels, checkOptions, checkModel, checkSamples, classCalls, className, fmt, refuse, type MatcherOutcome, type MatcherThis, paramsText, record, savePanels } from './shared.js';
+import { writeSampleOutcomes } from './perSample.js';
 import type { Samples } from '../data/samples.js';
 import type { ImageNote } from '../report/record.js';
 
@@ -103,6 +104,7 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
       `${metric} under ${a.name} (${paramsText(params)}) was ${fmt(value)} [95% CI ${fmt(interval.lower)}, ${fmt(interval.upper)}] on n=${total}` +
       `${minAccuracy === undefined ? ` correctly classified of ${n}` : ''}; threshold ${cmp} ${threshold}; clean accuracy ${fmt(correctBefore / n)}${saved}${flagText}`;
     const message = () => (this.isNot ? `expected the model NOT to resist: ${describe()}` : `expected the model to resist: ${describe()}`);
+    artefacts = [...artefacts, writeSampleOutcomes(this, model, { ...result, predsBefore, predsAfter }, labels, samples.ids, eps)];
     record(this, model, {
       matcher: name,
       data: samples.source,

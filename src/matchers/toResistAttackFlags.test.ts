@@ -1,5 +1,7 @@
 // toResistAttack with an attack that reports evaluation flags (autoattack): a flag fails the check
 // both ways round unless { flags: 'warn' }.
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../setup.js';
@@ -35,6 +37,14 @@ describe('toResistAttack with evaluation flags', () => {
 
   it("only reports them with { flags: 'warn' }", async () => {
     await expect(samples).toResistAttack(model, 'autoattack', 0.1, { minAccuracy: 0.1, params, flags: 'warn' });
+    // Every check leaves its per-sample outcomes beside the report.
+    const root = resolve('reports', 'samples');
+    const found = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.includes('only-reports-them-with') && f.endsWith('autoattack-0.1.json') && f.split(sep).length === 4);
+    expect(found).toHaveLength(1);
+    const file = resolve(root, found[0]!);
+    const written = JSON.parse(readFileSync(file, 'utf8'));
+    expect(written.n).toBe(8);
+    expect(written.samples.every((s: { brokenBy: unknown }) => s.brokenBy === null || s.brokenBy === 'clean')).toBe(true);
     await expect(expect(samples).toResistAttack(model, 'autoattack', 0.1, { minAccuracy: 0.1, params, flags: 'loud' as never })).rejects.toThrow(/flags must be 'fail' or 'warn'/);
   });
 });

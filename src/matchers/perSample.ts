@@ -1,0 +1,51 @@
+import { join } from 'node:path';
+import type { AttackResult } from '../attacks/types.js';
+import { writeFileAtomic } from '../data/atomic.js';
+import { artefactDir, rel, type MatcherThis } from './shared.js';
+
+/** One sample's outcome under an attack, as written beside the report. */
+export interface SampleOutcome {
+  id: string;
+  label: number;
+  before: number;
+  after: number;
+  /** Correct after the attack. */
+  robust: boolean;
+  linf: number;
+  l2: number;
+  /** For an ensemble: the attack that broke it ('clean' when wrong before any attack), null when none did. */
+  brokenBy?: string | null;
+}
+
+/** Per sample outcomes of an attack result, and per class: n, clean and robust accuracy. */
+export function sampleOutcomes(result: AttackResult<any>, labels: Int32Array, ids: readonly string[]): { samples: SampleOutcome[]; perClass: { label: number; n: number; clean: number; robust: number }[] } {
+  const brokenBy = (result as { brokenBy?: (string | null)[] }).brokenBy;
+  const samples = Array.from(labels, (label, i) => ({
+    id: ids[i] ?? String(i),
+    label,
+    before: result.predsBefore[i]!,
+    after: result.predsAfter[i]!,
+    robust: result.predsAfter[i] === label,
+    linf: Number(result.linf[i]!.toPrecision(6)),
+    l2: Number(result.l2[i]!.toPrecision(6)),
+    ...(brokenBy ? { brokenBy: brokenBy[i] ?? null } : {}),
+  }));
+  const classes = [...new Set(labels)].sort((a, b) => a - b);
+  const perClass = classes.map((c) => {
+    const mine = samples.filter((s) => s.label === c);
+    return { label: c, n: mine.length, clean: mine.filter((s) => s.before === c).length / mine.length, robust: mine.filter((s) => s.robust).length / mine.length };
+  });
+  return { samples, perClass };
+}
+
+/**
+ * Writes the per-sample outcomes of a check as reports/samples/<spec>/<test>/<model>-<call>/<attack>-<eps>.json (atomic)
+ * and returns its path for the record's artefacts.
+ */
+export function writeSampleOutcomes(ctx: MatcherThis, model: unknown, result: AttackResult<any>, labels: Int32Array, ids: readonly string[], eps: number): string {
+  const { dir } = artefactDir('samples', ctx, model);
+  const file = join(dir, `${result.name}-${Number(eps.toPrecision(4))}.json`);
+  const { samples, perClass } = sampleOutcomes(result, labels, ids);
+  writeFileAtomic(file, `${JSON.stringify({ attack: result.name, eps, n: samples.length, perClass, samples }, null, 1)}\n`);
+  return rel(file);
+}
