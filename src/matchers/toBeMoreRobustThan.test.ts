@@ -76,6 +76,7 @@ describe('toBeMoreRobustThan', () => {
     const other4 = blind(4);
     await expect(expect(samples).toBeMoreRobustThan(calm4, other4, 'autoattack', 0.1, { params: { version: 'cheap' } })).rejects.toThrow(/evaluation flags .*candidate: the input gradient/);
     await expect(expect(samples).toBeMoreRobustThan(calm, calm, 'pgd', 0.5)).rejects.toThrow(/the same model/);
+    await expect(expect(samples).toBeMoreRobustThan(calm, twitchy, 'pgd', 0.5, { confidence: 0.9 } as never)).rejects.toThrow(/unknown option 'confidence'/);
     calm4.dispose();
     other4.dispose();
   });

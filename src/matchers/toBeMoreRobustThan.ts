@@ -2,7 +2,7 @@ import { getAttack } from '../attacks/registry.js';
 import type { Attack } from '../attacks/types.js';
 import type { Classifier } from '../models/classifier.js';
 import { bootstrapCI, wilsonInterval } from '../metrics/bootstrap.js';
-import { checkLabels, checkSamples, fmt, type MatcherOutcome, type MatcherThis, paramsText } from './shared.js';
+import { checkLabels, checkOptions, checkSamples, fmt, type MatcherOutcome, type MatcherThis, paramsText } from './shared.js';
 
 export interface MoreRobustOptions {
   /** The attack's own parameters (seed, steps, version...); eps comes from the matcher's argument. Both models get the same ones. */
@@ -37,6 +37,7 @@ export interface RobustnessComparison {
 export async function toBeMoreRobustThan(this: MatcherThis, received: unknown, candidate: Classifier, baseline: Classifier, attack: string | Attack<any>, eps: number, options: MoreRobustOptions = {}): Promise<MatcherOutcome> {
   const name = 'toBeMoreRobustThan';
   const samples = await checkSamples(received, name);
+  checkOptions(name, options, ['params', 'level', 'resamples', 'seed', 'flags']);
   if (!(typeof eps === 'number' && eps > 0 && eps <= 1)) throw new RangeError(`${name}: eps must be in (0, 1] (pixels are in [0, 1]; 8/255 is about 0.031); got ${eps}.`);
   if (candidate === baseline) throw new Error(`${name}: candidate and baseline are the same model; compare two different models.`);
   if (options.flags !== undefined && options.flags !== 'fail' && options.flags !== 'warn') throw new Error(`${name}: flags must be 'fail' or 'warn'; got ${JSON.stringify(options.flags)}.`);

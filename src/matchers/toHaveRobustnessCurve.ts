@@ -5,7 +5,7 @@ import { relative, resolve } from 'node:path';
 import { compareCurveSnapshot, type CurveSnapshotOutcome } from '../snapshots/curveSnapshot.js';
 import { snapshotDir } from '../snapshots/snapshotDir.js';
 import { fileSafe } from './callCounter.js';
-import { checkLabels, checkSamples, fmt, type MatcherOutcome } from './shared.js';
+import { checkLabels, checkOptions, checkSamples, fmt, type MatcherOutcome } from './shared.js';
 import { type SnapshotThis, updateMode } from './toMatchHeatmapSnapshot.js';
 
 export interface RobustnessCurveOptions {
@@ -35,6 +35,7 @@ export interface RobustnessCurveOptions {
 export async function toHaveRobustnessCurve(this: SnapshotThis, received: unknown, model: Classifier, attack: string | Attack<any>, options: RobustnessCurveOptions): Promise<MatcherOutcome> {
   const name = 'toHaveRobustnessCurve';
   const samples = await checkSamples(received, name);
+  checkOptions(name, options ?? {}, ['eps', 'min', 'params', 'flags', 'snapshot']);
   const eps = options?.eps;
   // Without minimums the check is the snapshot (and the curve's consistency); with neither it would check nothing.
   const min = options?.min ?? (options?.snapshot !== undefined && Array.isArray(eps) ? eps.map(() => 0) : undefined);
