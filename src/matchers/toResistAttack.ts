@@ -100,11 +100,12 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
       const shown = out.shown;
       saved = `; ${worst.length} least-perturbed successes saved in ${shown}/ (original | adversarial | perturbation x${AMPLIFY})`;
     }
+    // Beside the report, not among the artefacts (those are the PNGs the report's notes describe).
+    const perSample = writeSampleOutcomes(this, model, { ...result, predsBefore, predsAfter }, labels, samples.ids, eps);
     const describe = () =>
       `${metric} under ${a.name} (${paramsText(params)}) was ${fmt(value)} [95% CI ${fmt(interval.lower)}, ${fmt(interval.upper)}] on n=${total}` +
-      `${minAccuracy === undefined ? ` correctly classified of ${n}` : ''}; threshold ${cmp} ${threshold}; clean accuracy ${fmt(correctBefore / n)}${saved}${flagText}`;
+      `${minAccuracy === undefined ? ` correctly classified of ${n}` : ''}; threshold ${cmp} ${threshold}; clean accuracy ${fmt(correctBefore / n)}${saved}${flagText}; per-sample outcomes in ${perSample}`;
     const message = () => (this.isNot ? `expected the model NOT to resist: ${describe()}` : `expected the model to resist: ${describe()}`);
-    artefacts = [...artefacts, writeSampleOutcomes(this, model, { ...result, predsBefore, predsAfter }, labels, samples.ids, eps)];
     record(this, model, {
       matcher: name,
       data: samples.source,

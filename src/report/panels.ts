@@ -79,11 +79,6 @@ export function renderPanels(r: RobustnessRecord, root: string, id: string): str
   // Artefacts no note describes (older records): the image and its path.
   for (const a of Array.isArray(r.artefacts) ? r.artefacts : []) {
     if (described.has(a) || (r.matcher === 'toMatchHeatmapSnapshot' && notes.length)) continue;
-    // Per-sample outcome files (JSON beside the report) are named, not embedded.
-    if (typeof a === 'string' && a.toLowerCase().endsWith('.json')) {
-      out.push(`<p class="path">per-sample outcomes: ${esc(a)}</p>`);
-      continue;
-    }
     const e = embedPng(a, root);
     out.push(e.ok ? `<figure><img alt="${esc(a)}" src="${e.uri}" width="${e.width * 2}"><figcaption class="path">${esc(a)}</figcaption></figure>` : `<p class="missing">${esc(e.why)}</p>`);
   }

@@ -133,15 +133,6 @@ describe('HTML report', () => {
     60_000,
   );
 
-  it('names per-sample outcome files instead of trying to embed them as images', () => {
-    mkdirSync(join(root, 'reports', 'samples', 't'), { recursive: true });
-    writeFileAtomic(join(root, 'reports', 'samples', 't', 'pgd-0.03.json'), '{}');
-    const { html } = writeReport([record({ artefacts: ['reports/samples/t/pgd-0.03.json'] })], root);
-    const text = readFileSync(html, 'utf8');
-    expect(text).toContain('per-sample outcomes: reports/samples/t/pgd-0.03.json');
-    expect(text).not.toContain('is not embedded');
-  });
-
   it.runIf(chromiumPath())('screenshotReport renders the page and counts its images', async () => {
     const { html } = writeReport(syntheticReport(root), root);
     const shot = join(root, 'shot.png');
