@@ -7,6 +7,7 @@ import { pgd } from '../attacks/pgd.js';
 import type { Attack } from '../attacks/types.js';
 import type { Samples } from '../data/samples.js';
 import { robustnessCurve } from '../metrics/robustnessCurve.js';
+import { readResults } from '../report/record.js';
 import { bandsDataset } from '../test-support/synthetic.js';
 
 function blind(): tf.LayersModel {
@@ -91,6 +92,30 @@ describe('toHaveRobustnessCurve', () => {
     await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [2], min: [0.5] })).rejects.toThrow(/eps\[0\] must be in \(0, 1\]/);
     await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1], min: [1.5] })).rejects.toThrow(/min\[0\] must be in \[0, 1\]/);
     await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1], min: [0.5], minimum: [0.5] } as never)).rejects.toThrow(/unknown option 'minimum'/);
+  });
+});
+
+describe('toHaveRobustnessCurve records', () => {
+  it('records the whole curve for the report: a point per budget with its interval, the minimums, and the verdict (a flagged curve fails under .not too)', async () => {
+    const share = labels.filter((l) => l === 0).length / labels.length;
+    await expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1, 0.3], min: [share, share - 0.05] });
+    await expect(expect(samples).not.toHaveRobustnessCurve(twitchy, lazy, { eps: [0.5, 0.7], min: [0, 0] })).rejects.toThrow(/curve flags/);
+    const mine = readResults().filter((r) => r.matcher === 'toHaveRobustnessCurve' && r.test.includes('records the whole curve'));
+    expect(mine).toHaveLength(2);
+    const [ok, flagged] = mine as [(typeof mine)[0], (typeof mine)[0]];
+    expect(ok.pass).toBe(true);
+    expect(ok.metric).toBe('robustnessCurve');
+    expect(ok.curve?.points.map((p) => p.eps)).toEqual([0.1, 0.3]);
+    for (const p of ok.curve!.points) {
+      expect(p.robustAccuracy).toBeCloseTo(share, 10);
+      expect(p.lower).toBeLessThanOrEqual(p.robustAccuracy);
+      expect(p.upper).toBeGreaterThanOrEqual(p.robustAccuracy);
+    }
+    expect(ok.curve?.min).toEqual([share, share - 0.05]);
+    expect(ok.value).toBe(ok.curve!.points[1]!.robustAccuracy);
+    expect(ok.threshold).toEqual({ op: '>=', value: share - 0.05 });
+    expect(flagged.pass).toBe(false);
+    expect(flagged.curve?.attack).toBe('lazy');
   });
 });
 

@@ -5,7 +5,7 @@ import { relative, resolve } from 'node:path';
 import { compareCurveSnapshot, type CurveSnapshotOutcome } from '../snapshots/curveSnapshot.js';
 import { snapshotDir } from '../snapshots/snapshotDir.js';
 import { fileSafe } from './callCounter.js';
-import { checkLabels, checkOptions, checkSamples, fmt, type MatcherOutcome } from './shared.js';
+import { checkLabels, checkOptions, checkSamples, fmt, type MatcherOutcome, record } from './shared.js';
 import { type SnapshotThis, updateMode } from './toMatchHeatmapSnapshot.js';
 
 export interface RobustnessCurveOptions {
@@ -67,9 +67,32 @@ export async function toHaveRobustnessCurve(this: SnapshotThis, received: unknow
     curve.points.map((p, i) => `eps ${fmt(p.eps, 4)}: ${fmt(p.robustAccuracy)} [95% CI ${fmt(p.lower)}, ${fmt(p.upper)}] (min ${min[i]}${below.includes(i) ? ', BELOW' : ''})`).join('; ') +
     (flags.length ? `; curve flags${flagged ? " (failing the check; { flags: 'warn' } reports them only)" : ''}: ${flags.join(' | ')}` : '') +
     (snap ? `; ${snapshotText(snap)}` : '');
+  const message = () => (this.isNot ? `expected the curve NOT to stay above its minimums: ${describe()}` : `expected the curve to stay above its minimums: ${describe()}`);
+  const last = curve.points[curve.points.length - 1]!;
+  // The row's value is the largest budget's point (the curve's hardest); the whole curve goes to the plot.
+  record(this, model, {
+    matcher: name,
+    data: samples.source,
+    method: curve.attack,
+    params: { ...(options.params ?? {}), eps: [...eps], ...(flags.length ? { flags } : {}) },
+    metric: 'robustnessCurve',
+    value: last.robustAccuracy,
+    interval: { lower: last.lower, upper: last.upper, level: 0.95 },
+    threshold: { op: '>=', value: min[min.length - 1]! },
+    n: curve.n,
+    pass: flagged ? false : pass,
+    artefacts: [],
+    message: message(),
+    curve: {
+      attack: curve.attack,
+      points: curve.points.map(({ eps: e, robustAccuracy, lower, upper }) => ({ eps: e, robustAccuracy, lower, upper })),
+      ...(options.min ? { min: [...options.min] } : {}),
+      ...(snap ? { snapshot: { path: relative(process.cwd(), snap.snapshotPath), status: snap.status, ...(snap.stored?.points ? { points: snap.stored.points } : {}) } } : {}),
+    },
+  }, flagged);
   return {
     pass,
-    message: () => (this.isNot ? `expected the curve NOT to stay above its minimums: ${describe()}` : `expected the curve to stay above its minimums: ${describe()}`),
+    message,
     actual: curve,
     expected: min,
   };

@@ -1,5 +1,6 @@
 import type { PaperClaim } from './paper.js';
 import { renderPaperHtml } from './paperHtml.js';
+import { renderCurvePlot } from './curvePlot.js';
 import { renderPanels } from './panels.js';
 import { budget, esc, num as plainNum, paramsLine } from './format.js';
 import { isEmbeddedSample, type RobustnessRecord } from './record.js';
@@ -86,6 +87,7 @@ function checkDetail(r: RobustnessRecord, i: number, root: string): string {
   return `<section class="check ${ok ? 'pass' : 'fail'}" id="check-${i}"><h3><span class="verdict ${ok ? 'pass' : 'fail'}">${ok ? 'pass' : 'FAIL'}</span> ${esc(r.model)} · ${esc(r.test)}</h3>
 <p class="where">${esc(r.spec)} · ${esc(r.matcher)} · ${checkText(r, true)} · ${esc(r.metric)} ${valueText(r)}, threshold ${thresholdText(r)}, n = ${(num(r.n))} <a href="#row-${i}">back to the table</a></p>
 ${r.message ? (ok ? `<details><summary>the matcher's message (what a failure would have said)</summary><pre class="note">${esc(r.message)}</pre></details>` : `<pre class="message">${esc(r.message)}</pre>`) : ''}
+${renderCurvePlot(r)}
 ${renderPanels(r, root, `c${i}`)}
 </section>`;
 }

@@ -21,7 +21,7 @@ export interface RobustnessRecord {
    * 'CIFAR-10, embedded 200-image sample (JPEG q75 copy)'; absent when the samples do not say.
    */
   data?: string;
-  /** 'robustAccuracy' | 'successRate' | 'ssd' | 'density' | 'snapshotDiffPixels' | 'invariance' */
+  /** 'robustAccuracy' | 'successRate' | 'ssd' | 'density' | 'snapshotDiffPixels' | 'invariance' | 'robustnessCurve' (value: the largest budget's point) */
   metric: string;
   value: number;
   interval?: { lower: number; upper: number; level: number };
@@ -34,7 +34,27 @@ export interface RobustnessRecord {
   images?: ImageNote[];
   /** The matcher's message: why it failed (or, for a pass, what it measured). */
   message?: string;
+  /** A robustness curve check's points, minimums and stored snapshot, for the report's plot. */
+  curve?: RecordedCurve;
   time: string;
+}
+
+/** One measured point of a robustness curve with its 95% interval. */
+export interface RecordedCurvePoint {
+  eps: number;
+  robustAccuracy: number;
+  lower: number;
+  upper: number;
+}
+
+/** What `toHaveRobustnessCurve` measured, and what it compared that with. */
+export interface RecordedCurve {
+  attack: string;
+  points: RecordedCurvePoint[];
+  /** Least robust accuracy per budget, when the check was given minimums. */
+  min?: number[];
+  /** The curve snapshot it was compared with: its path, the outcome, and the stored points when there were some. */
+  snapshot?: { path: string; status: string; points?: RecordedCurvePoint[] };
 }
 
 /** A predicted class and the model's probability for it. */

@@ -45,6 +45,50 @@ describe('report formatting', () => {
   });
 });
 
+describe('robustness curve plot', () => {
+  const eps = [1, 2, 4, 8].map((e) => e / 255);
+  const points = eps.map((e, i) => ({ eps: e, robustAccuracy: 0.6 - 0.15 * i, lower: 0.5 - 0.15 * i, upper: 0.7 - 0.15 * i }));
+  const curveRecord = (curve: unknown, over: Partial<RobustnessRecord> = {}) =>
+    record({ matcher: 'toHaveRobustnessCurve', metric: 'robustnessCurve', params: { eps }, value: 0.15, curve: curve as RobustnessRecord['curve'], ...over });
+  const section = (html: string, i: number) => html.slice(html.indexOf(`id="check-${i}"`), html.indexOf('</section>', html.indexOf(`id="check-${i}"`)));
+
+  it('draws an inline SVG in the check section: a point and an error bar per eps, k/255 ticks, the band, the stored curve and the minimums', () => {
+    const stored = points.map((p) => ({ ...p, robustAccuracy: p.robustAccuracy + 0.05 }));
+    const html = renderHtml([curveRecord({ attack: 'pgd', points, min: [0.5, 0.4, 0.2, 0.1], snapshot: { path: 'snapshots/a/gate.curve.json', status: 'matched', points: stored } })], { generated: 'now', root });
+    const s = section(html, 0);
+    expect(s).toMatch(/<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" class="curve"/);
+    expect(s.match(/<circle class="pt"/g)).toHaveLength(4);
+    expect(s.match(/<line class="bar"/g)).toHaveLength(4);
+    expect(s.match(/<circle class="stored-pt"/g)).toHaveLength(4);
+    expect(s.match(/<line class="min"/g)).toHaveLength(4);
+    expect(s).toContain('<polygon class="band"');
+    for (const k of ['1/255', '2/255', '4/255', '8/255']) expect(s).toContain(`>${k}</text>`);
+    expect(s).toContain('snapshots/a/gate.curve.json');
+    // Self-contained: nothing the plot draws is fetched.
+    expect(s).not.toMatch(/(src|href)="https?:/);
+    // Higher accuracy is drawn higher: the first point's y is smaller than the last's.
+    const ys = [...s.matchAll(/<circle class="pt" cx="[\d.]+" cy="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(ys[0]).toBeLessThan(ys[3]!);
+  });
+
+  it('draws nothing for a record without a curve, says so for a damaged one, and escapes what it shows', () => {
+    const html = renderHtml(
+      [record({}), curveRecord({ attack: 'pgd', points: 'x' }), curveRecord({ attack: '<b>x</b>', points, snapshot: { path: '<img src=x>', status: '<i>', points: [{ eps: 'no' }] } })],
+      { generated: 'now', root },
+    );
+    expect(section(html, 0)).not.toContain('<svg');
+    expect(section(html, 1)).not.toContain('<svg');
+    expect(section(html, 1)).toContain('robustness curve of this check is not drawn');
+    const s = section(html, 2);
+    expect(s.match(/<circle class="pt"/g)).toHaveLength(4);
+    expect(s).not.toContain('stored-pt');
+    expect(s).not.toContain('<img src=x>');
+    expect(s).not.toContain('<b>x</b>');
+    expect(s).toContain('&lt;img src=x&gt;');
+    expect(s).toContain('its stored points are damaged');
+  });
+});
+
 describe('HTML report', () => {
   it('is self-contained: tables of every check, images inline, nothing fetched', () => {
     mkdirSync(join(root, 'reports', 'worst'), { recursive: true });
