@@ -20,7 +20,7 @@ describe('JUnit XML', () => {
       expect(cases[3]).toContain(`<property name="${name}" value="${v}`);
     }
     expect(xml.match(/<failure /g)).toHaveLength(records.filter((r) => !r.pass).length);
-    expect(xml).toMatch(/<testsuites name="vitest-robustness" tests="11" failures="4"/);
+    expect(xml).toMatch(/<testsuites name="vitest-robustness" tests="12" failures="4"/);
     // Quotes, markup and control characters in names and messages stay well-formed XML.
     const odd = renderJunit([{ ...records[0]!, test: 'a "b" <c> & \u0001d', pass: false, message: '</failure>' }], 'x');
     expect(odd).toContain('name="a &quot;b&quot; &lt;c&gt; &amp; \ufffdd [shapes-resnet: pgd]"');
@@ -29,17 +29,17 @@ describe('JUnit XML', () => {
 
   it('is written beside robustness.json', () => {
     const { junit } = writeReport(records, root);
-    expect(readFileSync(junit, 'utf8')).toContain('<testsuite name="specs/release.spec.ts" tests="11" failures="4"');
+    expect(readFileSync(junit, 'utf8')).toContain('<testsuite name="specs/release.spec.ts" tests="12" failures="4"');
   });
 });
 
 describe('Markdown summary', () => {
   it('counts per model and lists failures first with value, interval, threshold and n', () => {
     const md = renderMarkdownSummary(records);
-    expect(md).toContain('### Robustness: 7 of 11 checks passed, **4 failed**');
+    expect(md).toContain('### Robustness: 8 of 12 checks passed, **4 failed**');
     expect(md).toContain('| shapes-mobilenet | ❌ 1 / 5 |');
     const rows = md.split('\n').filter((l) => /^\| (✅|❌) \|/.test(l));
-    expect(rows).toHaveLength(11);
+    expect(rows).toHaveLength(12);
     expect(rows.slice(0, 4).every((r) => r.startsWith('| ❌'))).toBe(true);
     expect(md).toContain('| ❌ | shapes-mobilenet | resists PGD at eps 8/255 | pgd eps 8/255 robustAccuracy | 0.180 [0.070, 0.300] | >= 0.3 | 64 |');
   });

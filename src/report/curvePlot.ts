@@ -2,9 +2,9 @@
 import { budget, esc } from './format.js';
 import type { RecordedCurvePoint, RobustnessRecord } from './record.js';
 
-const W = 460;
+const W = 560;
 const H = 260;
-const M = { left: 48, right: 16, top: 16, bottom: 44 };
+const M = { left: 48, right: 30, top: 16, bottom: 44 };
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** The points when every one is a finite eps > 0 with accuracy and bounds in [0, 1]; else undefined. */
@@ -56,6 +56,6 @@ export function renderCurvePlot(r: RobustnessRecord): string {
 <polyline class="curve" points="${line(points)}" fill="none" stroke="#1f5fa8" stroke-width="2"/>${bars}
 <text x="${(M.left + W - M.right) / 2}" y="${H - 14}" text-anchor="middle">eps under ${esc(curve.attack)}</text>
 <text transform="translate(12 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">robust accuracy</text>
-<text x="${M.left}" y="${H - 2}">${legend}</text>
+<text x="4" y="${H - 2}">${legend}</text>
 </svg>${snapNote}</figure>`;
 }

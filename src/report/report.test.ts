@@ -170,6 +170,12 @@ describe('HTML report', () => {
         await page.screenshot({ path: resolve('reports', 'report-test-first-screen.png') });
         await page.locator('section.check.fail').filter({ hasText: 'heatmap differs' }).screenshot({ path: resolve('reports', 'report-test-snapshot.png') });
         await page.locator('section.check.fail').first().screenshot({ path: resolve('reports', 'report-test-failure.png') });
+        // The curve check draws its plot: an SVG laid out at its size, a point per budget.
+        const curve = page.locator('section.check').filter({ hasText: 'keeps its robustness curve' });
+        const box = await curve.locator('svg.curve').boundingBox();
+        expect(box && box.width > 400 && box.height > 200).toBe(true);
+        expect(await curve.locator('svg.curve circle.pt').count()).toBe(4);
+        await curve.screenshot({ path: resolve('reports', 'report-test-curve.png') });
       } finally {
         await browser.close();
       }
@@ -181,7 +187,7 @@ describe('HTML report', () => {
     const { html } = writeReport(syntheticReport(root), root);
     const shot = join(root, 'shot.png');
     const check = await screenshotReport(html, shot);
-    expect(check.rows).toBe(11);
+    expect(check.rows).toBe(12);
     expect(check.brokenImages).toBe(0);
     expect(PNG.sync.read(readFileSync(shot)).width).toBeGreaterThanOrEqual(1280);
   }, 60_000);

@@ -56,7 +56,7 @@ const CARD = (name: string, arch: string, acc: number) => ({ name, spec: { arch 
 /**
  * Writes the images under <root>/reports/ and <root>/snapshots/ and returns the records of a run
  * that checked three models: attacks with labelled worst examples, attribution overlays, an
- * invariance counterexample, densities, and a failed heatmap snapshot, with some failures.
+ * invariance counterexample, densities, a failed heatmap snapshot and a robustness curve, with some failures.
  */
 export function syntheticReport(root: string): RobustnessRecord[] {
   const base = { spec: 'specs/release.spec.ts', backend: 'wasm', data: 'synthetic shapes (64 images)', time: '2026-12-02T10:00:00Z' };
@@ -166,6 +166,32 @@ export function syntheticReport(root: string): RobustnessRecord[] {
     artefacts: [snap, diff],
     images: [{ file: diff, kind: 'snapshot', panels: ['expected', 'actual', 'diff'], colormap: 'jet' }],
     message: `heatmap differs from ${snap}: 212 of 1024 pixels (20.70%) differ, allowed ratio 0.02. Expected | actual | diff: ${diff}. If the change is intended, run vitest -u.`,
+  });
+  // A robustness curve of the resnet, compared with the curve its last release stored.
+  const eps = [1, 2, 4, 8].map((e) => e / 255);
+  const ra = [0.78, 0.69, 0.55, 0.42];
+  const at = (v: number, i: number, w: number) => ({ eps: eps[i]!, robustAccuracy: v, lower: v - w, upper: v + w });
+  const points = ra.map((v, i) => at(v, i, 0.055));
+  const stored = ra.map((v, i) => at(v + 0.02 * (i + 1), i, 0.055));
+  const min = [0.6, 0.5, 0.35, 0.25];
+  const curveSnap = 'snapshots/specs/release.spec.ts/resnet.curve.json';
+  records.push({
+    ...base,
+    model: 'shapes-resnet',
+    card: CARD('shapes-resnet', 'resnet20', 0.91),
+    test: 'keeps its robustness curve under PGD',
+    matcher: 'toHaveRobustnessCurve',
+    method: 'pgd',
+    params: { steps: 10, seed: 1, eps },
+    metric: 'robustnessCurve',
+    value: 0.42,
+    interval: { lower: 0.365, upper: 0.475, level: 0.95 },
+    threshold: { op: '>=', value: 0.25 },
+    n: 64,
+    pass: true,
+    artefacts: [],
+    message: `expected the curve to stay above its minimums: robust accuracy under pgd on n=64: ${points.map((p, i) => `eps ${p.eps.toFixed(4)}: ${p.robustAccuracy.toFixed(3)} [95% CI ${p.lower.toFixed(3)}, ${p.upper.toFixed(3)}] (min ${min[i]})`).join('; ')}; curve snapshot ${curveSnap} matched`,
+    curve: { attack: 'pgd', points, min, snapshot: { path: curveSnap, status: 'matched', points: stored } },
   });
   return records;
 }
