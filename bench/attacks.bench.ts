@@ -9,7 +9,7 @@ import { afterAll, beforeAll, bench, describe } from 'vitest';
 import { attacks } from '../src/attacks/index.js';
 import { gradcam, occlusion } from '../src/attribution/index.js';
 import { initBackend } from '../src/backend/index.js';
-import { writeFileAtomic } from '../src/data/atomic.js';
+import { writeFileAtomic } from '../src/util/atomic.js';
 import { writeResultsSection } from './results.js';
 import { resolveClassifier } from '../src/models/classifier.js';
 

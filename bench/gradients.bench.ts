@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, bench, describe } from 'vitest';
 import { initBackend, installFastKernels, uninstallFastKernels } from '../src/backend/index.js';
-import { writeFileAtomic } from '../src/data/atomic.js';
+import { writeFileAtomic } from '../src/util/atomic.js';
 import { writeResultsSection } from './results.js';
 import { Recorder, machineLine } from './results.js';
 import { inputGradient, smallCnn, trainStep } from './smallCnn.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../src/data/atomic.js';
+import { writeFileAtomic } from '../src/util/atomic.js';
 
 export const RESULTS_FILE = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { yieldToEventLoop } from './defineAttack.js';
+import { yieldToEventLoop } from '../util/yield.js';
 import type { Norm } from './norms.js';
 import { compact, rowMask, takeRows, writeRows } from './rows.js';
 import type { AttackContext } from './types.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { COMMON_DEFAULTS, defineAttack, yieldToEventLoop } from './defineAttack.js';
+import { yieldToEventLoop } from '../util/yield.js';
+import { COMMON_DEFAULTS, defineAttack } from './defineAttack.js';
 import { checkEps, getNorm } from './norms.js';
 import type { AttackContext, CommonParams, NormName } from './types.js';
 

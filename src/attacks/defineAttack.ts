@@ -7,9 +7,6 @@ import type { Attack, AttackContext, AttackResult, AttackSpec, CommonParams, Que
 /** Defaults shared by every attack (see {@link CommonParams}). */
 export const COMMON_DEFAULTS: CommonParams = { target: undefined, seed: 0, batchSize: 100, output: 'auto' };
 
-/** Lets the event loop run between iterations, so timers and reporters stay alive during long attacks. */
-export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 export async function checkInputs(name: string, x: tf.Tensor4D, y: tf.Tensor1D): Promise<void> {
   if (!(x instanceof tf.Tensor) || x.rank !== 4) {
     const shape = x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x;

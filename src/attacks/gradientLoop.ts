@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { yieldToEventLoop } from './defineAttack.js';
+import { yieldToEventLoop } from '../util/yield.js';
 import type { Norm } from './norms.js';
 import type { AttackContext } from './types.js';
 

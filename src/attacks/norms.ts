@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mulberry32 } from '../data/random.js';
+import { mulberry32 } from '../util/random.js';
 import type { NormName } from './types.js';
 
 /**

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { mulberry32 } from '../data/random.js';
-import { COMMON_DEFAULTS, defineAttack, yieldToEventLoop } from './defineAttack.js';
+import { mulberry32 } from '../util/random.js';
+import { yieldToEventLoop } from '../util/yield.js';
+import { COMMON_DEFAULTS, defineAttack } from './defineAttack.js';
 import { crossEntropyPerSample, marginLoss } from './losses.js';
 import { checkEps, getNorm } from './norms.js';
 import type { AttackContext, CommonParams, NormName } from './types.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 /** How a map is scaled into [0, 1]. */
 export type NormalizeMode = 'max' | 'minmax';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Classifier } from '../models/classifier.js';
-import { yieldToEventLoop } from '../attacks/defineAttack.js';
+import { yieldToEventLoop } from '../util/yield.js';
 import { ATTRIBUTION_COMMON_DEFAULTS, type AttributionCommon, fillAttributionParams, prepareAttribution } from './common.js';
 import { normalizeMaps } from './heatmap.js';
 import { fromModel } from './provenance.js';

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { initBackend } from '../backend/select.js';
-import { tempPathFor } from '../data/atomic.js';
+import { tempPathFor } from '../util/atomic.js';
 import { cifar10Dataset } from '../data/cifar10.js';
 import { loadModel, readCard, replaceDirAtomic, saveModel } from '../models/io.js';
 import { evaluate } from '../train/train.js';

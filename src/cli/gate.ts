@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { appendFileSync } from 'node:fs';
 import { evaluateGate, gateTable, parseThresholds } from '../report/gate.js';
 import { gateMarkdown } from '../report/gateMarkdown.js';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import type { RobustnessRecord } from '../report/record.js';
 import { argError } from './args.js';
 

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { epochsText, type ModelCard } from '../models/card.js';
 import { readCard } from '../models/io.js';
 import { parseFlags, UsageError } from './args.js';

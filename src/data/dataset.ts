@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeSamples, type Samples } from './samples.js';
-import { mulberry32, shuffleInPlace } from './random.js';
+import { mulberry32, shuffleInPlace } from '../util/random.js';
 
 /**
  * Decoded images held once in memory as 8-bit HWC pixels (50,000 CIFAR-10 images take 150 MB),

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { ImageDataset } from './dataset.js';
 
 // File layout: 8-byte magic, uint32 LE header length, JSON header, labels (1 or 4 bytes each), pixels.

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { tempPathFor } from './atomic.js';
+import { tempPathFor } from '../util/atomic.js';
 import { cacheDir } from './cacheDir.js';
 import { withCacheLock } from './cacheLock.js';
 import { CIFAR_TEST_FILES, CIFAR_TRAIN_FILES, readCifarBinary } from './cifarBinary.js';
-import { createProgress } from './progress.js';
+import { createProgress } from '../util/progress.js';
 import { readTar } from './tar.js';
 
 /** The dataset authors' binary release, and its published MD5. */

@@ -5,7 +5,7 @@ import { cacheDir } from './cacheDir.js';
 import { ImageDataset } from './dataset.js';
 import { readDatasetCache, writeDatasetCache } from './datasetCache.js';
 import { decodeImage } from './decodeImage.js';
-import { createProgress } from './progress.js';
+import { createProgress } from '../util/progress.js';
 
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { AttackResult } from '../attacks/types.js';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { artefactDir, rel, type MatcherThis } from './shared.js';
 
 /** One sample's outcome under an attack, as written beside the report. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { describePerturbation, type Perturbation } from '../arbitraries/perturbation.js';
 import { imageToPng } from '../attribution/heatmap.js';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { type Classifier, predictClasses } from '../models/classifier.js';
 import { artefactDir, checkOptions, checkModel, checkSamples, classCalls, className, join, type MatcherOutcome, type MatcherThis, record, refuse, rel } from './shared.js';
 

@@ -1,4 +1,4 @@
-import { mulberry32 } from '../data/random.js';
+import { mulberry32 } from '../util/random.js';
 
 /** A point estimate with a confidence interval. */
 export interface Interval {

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gradcam } from '../attribution/gradcam.js';
 import { cifar10 } from '../data/cifar10.js';
-import { mulberry32 } from '../data/random.js';
+import { mulberry32 } from '../util/random.js';
 import { relErr } from '../test-support/numeric.js';
 import { buildModel, type ModelSpec } from './build.js';
 import { resolveClassifier } from './classifier.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { recoverDir, replaceDir } from '../data/atomicDir.js';
+import { recoverDir, replaceDir } from '../util/atomicDir.js';
 import type { ModelCard } from './card.js';
 import { float32ToFloat16 } from './float16.js';
 import { loadOnnxModel, OnnxModel, type LoadOptions } from './onnx/index.js';

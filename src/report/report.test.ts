@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { syntheticReport } from '../test-support/syntheticReport.js';
 import { budget, paramsLine } from './format.js';
 import type { RobustnessRecord } from './record.js';

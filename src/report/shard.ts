@@ -2,7 +2,7 @@
 // gives the one robustness.json (and page) the gate judges.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { reportDir } from './reportDir.js';
 import type { RobustnessRecord } from './record.js';
 

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import type { SnapshotUpdateMode } from './heatmapSnapshot.js';
 
 /** What a curve snapshot stores: the measured points with their intervals. */

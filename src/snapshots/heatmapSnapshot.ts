@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import pixelmatch from 'pixelmatch';
 import { PNG } from 'pngjs';
 import { type ColormapName, heatmapToPng, type MapData } from '../attribution/heatmap.js';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 /** How a mismatch is judged; per-call options override the common ones. */
 export interface HeatmapSnapshotOptions {

@@ -1,5 +1,5 @@
 import { ImageDataset } from '../data/dataset.js';
-import { mulberry32 } from '../data/random.js';
+import { mulberry32 } from '../util/random.js';
 
 /**
  * A small learnable dataset for unit tests: class k has a bright vertical band at a class-specific

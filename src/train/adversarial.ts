@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ImageDataset } from '../data/dataset.js';
-import { createProgress } from '../data/progress.js';
+import { createProgress } from '../util/progress.js';
 import { getAttack, type AttackName } from '../attacks/registry.js';
 import type { Attack } from '../attacks/types.js';
 import type { Classifier } from '../models/classifier.js';

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageDataset } from '../data/dataset.js';
-import { createProgress } from '../data/progress.js';
-import { mulberry32 } from '../data/random.js';
+import { createProgress } from '../util/progress.js';
+import { mulberry32 } from '../util/random.js';
+import { yieldToEventLoop } from '../util/yield.js';
 import type { ModelCard } from '../models/card.js';
 import { checkInputShape } from '../models/classifier.js';
 import { saveModel } from '../models/io.js';
@@ -189,7 +190,7 @@ export async function train(model: tf.LayersModel, data: ImageDataset, options: 
         progress?.update(seen, `loss ${(lossSum / seen).toFixed(3)}  acc ${((correct / seen) * 100).toFixed(1)}%`);
         // Let timers and signal handlers run: on wasm, tensor reads resolve as microtasks, so
         // without this turn of the event loop a Ctrl-C would wait for the end of the epoch.
-        await new Promise((resolve) => setImmediate(resolve));
+        await yieldToEventLoop();
         if (options.signal?.aborted) {
           interrupted = true;
           break;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../select.js';
-import { mulberry32 } from '../../data/random.js';
+import { mulberry32 } from '../../util/random.js';
 import { relErr } from '../../test-support/numeric.js';
 
 // Every fast gradient is checked against the cpu backend's stock gradient (an independent

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../data/random.js';
+import { mulberry32 } from '../../util/random.js';
 import { initBackend } from '../select.js';
 import { installFastKernels, restoreStockKernels } from './install.js';
 import { depthToSpaceWasm, identityWasm } from './layoutWasm.js';
