@@ -1,5 +1,6 @@
 // The package's public surface: each part's barrel, in the order data flows.
 export * from './util/index.js';
+export * from './record/index.js';
 export * from './backend/index.js';
 export * from './data/index.js';
 export * from './models/index.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import RobustnessReporter from './reporter.js';
-import type { RobustnessRecord } from './report/record.js';
+import type { RobustnessRecord } from './record/record.js';
 
 const record: RobustnessRecord = {
   spec: 'specs/a.spec.ts',

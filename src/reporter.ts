@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { checkGate, parseThresholds } from './report/gate.js';
 import { claimsWrittenSince, readClaims, writePaperReport } from './report/paper.js';
-import { clearResults, isEmbeddedSample, readResults, type RobustnessRecord } from './report/record.js';
+import { clearResults, isEmbeddedSample, readResults, type RobustnessRecord } from './record/record.js';
 import { type Shard, writeShard } from './report/shard.js';
 import { writeHtmlReport, writeReport, writeStepSummary } from './report/write.js';
 import { obsoleteSnapshots, type SpecRun } from './snapshots/obsolete.js';

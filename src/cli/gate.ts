@@ -4,7 +4,7 @@ import { appendFileSync } from 'node:fs';
 import { evaluateGate, gateTable, parseThresholds } from '../report/gate.js';
 import { gateMarkdown } from '../report/gateMarkdown.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import type { RobustnessRecord } from '../report/record.js';
+import type { RobustnessRecord } from '../record/record.js';
 import { argError } from './args.js';
 
 export const usage = `usage: robustness gate [--report reports/robustness.json] [--thresholds robustness.thresholds.json] [--markdown FILE]

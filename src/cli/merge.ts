@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { reportDir } from '../report/reportDir.js';
+import { reportDir } from '../record/reportDir.js';
 import { mergeShards, readShard, shardFiles } from '../report/shard.js';
 import { writeReport, writeStepSummary } from '../report/write.js';
 import { argError } from './args.js';

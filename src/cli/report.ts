@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { RobustnessRecord } from '../report/record.js';
+import type { RobustnessRecord } from '../record/record.js';
 import { screenshotReport } from '../report/screenshot.js';
 import { writeHtmlReport } from '../report/write.js';
 import { parseFlags } from './args.js';

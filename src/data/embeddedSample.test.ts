@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../setup.js';
 import { renderHtml } from '../report/html.js';
-import { readResults } from '../report/record.js';
+import { readResults } from '../record/record.js';
 import { cifar10 } from './cifar10.js';
 import { CIFAR10_CLASSES } from './classes.js';
 import { EMBEDDED_SAMPLE_CAVEAT, EMBEDDED_SAMPLE_DIR, readEmbeddedSample } from './embeddedSample.js';

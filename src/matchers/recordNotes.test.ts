@@ -9,7 +9,7 @@ import { perturbations } from '../arbitraries/perturbation.js';
 import { gradcam } from '../attribution/gradcam.js';
 import { modelOf } from '../attribution/provenance.js';
 import type { Samples } from '../data/samples.js';
-import { readResults } from '../report/record.js';
+import { readResults } from '../record/record.js';
 import { compareHeatmapSnapshot } from '../snapshots/heatmapSnapshot.js';
 import { bandsDataset } from '../test-support/synthetic.js';
 

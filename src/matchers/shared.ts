@@ -6,9 +6,9 @@ import { type Classifier, resolveClassifier } from '../models/classifier.js';
 import { cardOf } from '../models/io.js';
 import { isOnnxModel } from '../models/onnx/index.js';
 import { writeImagePng } from '../attribution/heatmap.js';
-import { reportDir } from '../report/reportDir.js';
+import { reportDir } from '../record/reportDir.js';
 import { fileSafe, nextCall } from './callCounter.js';
-import { type ClassCall, recordResult, type RobustnessRecord } from '../report/record.js';
+import { type ClassCall, recordResult, type RobustnessRecord } from '../record/record.js';
 
 /** The `this` Vitest gives a matcher (the parts used here). */
 export interface MatcherThis {

@@ -7,7 +7,7 @@ import { pgd } from '../attacks/pgd.js';
 import type { Attack } from '../attacks/types.js';
 import type { Samples } from '../data/samples.js';
 import { robustnessCurve } from '../metrics/robustnessCurve.js';
-import { readResults } from '../report/record.js';
+import { readResults } from '../record/record.js';
 import { bandsDataset } from '../test-support/synthetic.js';
 
 function blind(): tf.LayersModel {

@@ -4,7 +4,7 @@ import type { AttributionCommon } from '../attribution/common.js';
 import { featureMapSize, findLayerByName } from '../attribution/layers.js';
 import { occlusion } from '../attribution/occlusion.js';
 import { jetTensor } from '../attribution/heatmap.js';
-import type { ImageNote } from '../report/record.js';
+import type { ImageNote } from '../record/record.js';
 import { gaussianBlur } from '../data/blur.js';
 import { type Classifier, predictClasses } from '../models/classifier.js';
 import { bootstrapCI } from '../metrics/bootstrap.js';

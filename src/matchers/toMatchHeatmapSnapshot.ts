@@ -1,10 +1,10 @@
 import { relative, resolve } from 'node:path';
 import { writeHeatmapPng } from '../attribution/heatmap.js';
 import { checkHeatmapOptions, compareHeatmapSnapshot, type HeatmapSnapshotOptions, type SnapshotUpdateMode } from '../snapshots/heatmapSnapshot.js';
-import { reportDir } from '../report/reportDir.js';
+import { reportDir } from '../record/reportDir.js';
 import { snapshotDir } from '../snapshots/snapshotDir.js';
 import { modelOf } from '../attribution/provenance.js';
-import type { ImageNote } from '../report/record.js';
+import type { ImageNote } from '../record/record.js';
 import { fileSafe, nextCall } from './callCounter.js';
 import { type MatcherOutcome, type MatcherThis, record } from './shared.js';
 import { countSnapshot } from './snapshotCounts.js';

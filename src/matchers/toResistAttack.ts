@@ -6,7 +6,7 @@ import { attackFrom, checkAttackOutput } from './attackOutput.js';
 import { checkCount, checkLabels, checkOptions, checkModel, checkSamples, classCalls, className, fmt, refuse, type MatcherOutcome, type MatcherThis, paramsText, record, savePanels } from './shared.js';
 import { writeSampleOutcomes } from './perSample.js';
 import type { Samples } from '../data/samples.js';
-import type { ImageNote } from '../report/record.js';
+import type { ImageNote } from '../record/record.js';
 
 /** How much the saved perturbation panel is amplified (an 8/255 change would be near-invisible). */
 const AMPLIFY = 10;

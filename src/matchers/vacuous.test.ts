@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../setup.js';
 import { perturbations } from '../arbitraries/perturbation.js';
 import type { Samples } from '../data/samples.js';
-import { readResults } from '../report/record.js';
+import { readResults } from '../record/record.js';
 import { bandsDataset } from '../test-support/synthetic.js';
 import { constantModel } from '../test-support/tinyModels.js';
 

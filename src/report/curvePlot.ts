@@ -1,6 +1,6 @@
 // A robustness curve as an inline SVG plot: drawn here, so the report stays one self-contained file.
 import { budget, esc } from './format.js';
-import type { RecordedCurvePoint, RobustnessRecord } from './record.js';
+import type { RecordedCurvePoint, RobustnessRecord } from '../record/record.js';
 
 const W = 560;
 const H = 260;

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { reportDir } from './reportDir.js';
+import { reportDir } from '../record/reportDir.js';
 
 const inside = (p: string, dir: string) => {
   const r = relative(dir, p);

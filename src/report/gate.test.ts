@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkGate, evaluateGate, gateTable, parseThresholds } from './gate.js';
-import type { RobustnessRecord } from './record.js';
+import type { RobustnessRecord } from '../record/record.js';
 
 const rec = (model: string, metric: string, method: string, value: number): RobustnessRecord => ({
   spec: 's.spec.ts', test: 't', matcher: 'm', model, backend: 'wasm', method, params: {}, metric, value, threshold: { op: '>=', value: 0 }, n: 100, pass: true, artefacts: [], time: '',

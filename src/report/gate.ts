@@ -1,4 +1,4 @@
-import type { RobustnessRecord } from './record.js';
+import type { RobustnessRecord } from '../record/record.js';
 
 export const GATE_METRICS = ['robustAccuracy', 'successRate', 'ssd', 'density', 'snapshotDiffPixels', 'invariance'] as const;
 export type GateMetric = (typeof GATE_METRICS)[number];

@@ -3,7 +3,7 @@ import { renderPaperHtml } from './paperHtml.js';
 import { renderCurvePlot } from './curvePlot.js';
 import { renderPanels } from './panels.js';
 import { budget, esc, num as plainNum, paramsLine } from './format.js';
-import { isEmbeddedSample, type RobustnessRecord } from './record.js';
+import { isEmbeddedSample, type RobustnessRecord } from '../record/record.js';
 
 const passed = (r: RobustnessRecord) => r.pass === true;
 /** A number as escaped text: a damaged or hand-edited report may hold anything there. */

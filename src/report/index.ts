@@ -1,9 +1,6 @@
 // Public names of src/report.
-export { recordResult, readResults, clearResults, resultsDir, isEmbeddedSample } from './record.js';
-export type { RobustnessRecord, ImageNote, ClassCall, RecordedCurve, RecordedCurvePoint } from './record.js';
 export { renderCurvePlot } from './curvePlot.js';
 export { renderHtml } from './html.js';
-export { reportDir } from './reportDir.js';
 export { checkGate, evaluateGate, gateTable, parseThresholds, ruleLabel, GATE_METRICS } from './gate.js';
 export type { GateRule, GateBreach, GateRow, GateMetric } from './gate.js';
 export { writeReport, writeStepSummary } from './write.js';

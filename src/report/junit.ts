@@ -1,7 +1,7 @@
 // JUnit XML of the robustness checks, the format CI systems (GitHub, GitLab, Jenkins) read into
 // their test views: one testcase per check, its measurement as properties.
 import { budget, paramsLine } from './format.js';
-import type { RobustnessRecord } from './record.js';
+import type { RobustnessRecord } from '../record/record.js';
 
 const xml = (s: unknown) =>
   String(s)

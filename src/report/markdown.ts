@@ -1,6 +1,6 @@
 // The run as Markdown: what a CI job summary ($GITHUB_STEP_SUMMARY) or a pull-request comment shows.
 import { budget, num } from './format.js';
-import type { RobustnessRecord } from './record.js';
+import type { RobustnessRecord } from '../record/record.js';
 
 const cell = (s: unknown) => String(s).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 

@@ -4,7 +4,7 @@
 import { colormapRgb, type ColormapName } from '../attribution/heatmap.js';
 import { embedPng } from './embed.js';
 import { esc } from './format.js';
-import type { ClassCall, ImageNote, RobustnessRecord } from './record.js';
+import type { ClassCall, ImageNote, RobustnessRecord } from '../record/record.js';
 
 /** Displayed size of one sample panel (saved at 128 px: 32 px scaled x4). */
 const PANEL_PX = 192;

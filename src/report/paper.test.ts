@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import RobustnessReporter from '../reporter.js';
 import { firstSentence, readClaims, validateClaim, writeClaim, writePaperReport, type PaperClaim } from './paper.js';
 import { markdownToHtml } from './paperHtml.js';
-import type { RobustnessRecord } from './record.js';
+import type { RobustnessRecord } from '../record/record.js';
 import { writeReport } from './write.js';
 
 const roots: string[] = [];

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../util/atomic.js';
 import { syntheticReport } from '../test-support/syntheticReport.js';
 import { budget, paramsLine } from './format.js';
-import type { RobustnessRecord } from './record.js';
+import type { RobustnessRecord } from '../record/record.js';
 import { chromiumPath, screenshotReport } from './screenshot.js';
 import { renderHtml } from './html.js';
 import { writeReport } from './write.js';

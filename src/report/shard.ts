@@ -3,8 +3,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
-import { reportDir } from './reportDir.js';
-import type { RobustnessRecord } from './record.js';
+import { reportDir } from '../record/reportDir.js';
+import type { RobustnessRecord } from '../record/record.js';
 
 export interface Shard {
   index: number;

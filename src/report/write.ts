@@ -5,8 +5,8 @@ import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdownSummary } from './markdown.js';
 import { readClaims, type PaperClaim } from './paper.js';
-import type { RobustnessRecord } from './record.js';
-import { reportDir } from './reportDir.js';
+import type { RobustnessRecord } from '../record/record.js';
+import { reportDir } from '../record/reportDir.js';
 
 /** The paper claims for the HTML report; a damaged claim file costs only the paper section. */
 function paperClaims(root: string): PaperClaim[] {

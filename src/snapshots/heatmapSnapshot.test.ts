@@ -6,7 +6,7 @@ import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../setup.js';
 import { fileSafe } from '../matchers/callCounter.js';
-import { readResults } from '../report/record.js';
+import { readResults } from '../record/record.js';
 import { compareHeatmapSnapshot } from './heatmapSnapshot.js';
 
 const root = mkdtempSync(join(tmpdir(), 'heatmap-snap-'));

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { PNG } from 'pngjs';
 import { colormapRgb } from '../attribution/heatmap.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import type { RobustnessRecord } from '../report/record.js';
+import type { RobustnessRecord } from '../record/record.js';
 
 const S = 32;
 type Img = Float32Array; // S x S x 3 in [0, 1]

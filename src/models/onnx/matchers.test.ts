@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../setup.js';
 import { perturbations } from '../../arbitraries/perturbation.js';
 import { makeSamples, type Samples } from '../../data/samples.js';
-import { resultsDir, type RobustnessRecord } from '../../report/record.js';
+import { resultsDir, type RobustnessRecord } from '../../record/record.js';
 import { loadModel } from '../io.js';
 import type { OnnxModel } from './model.js';
 import { reference } from './testModels.js';
