@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../models/build.js';
-import { findGradCamLayer, gradcam } from './gradcam.js';
-import { featureMapSize } from './layers.js';
+import { gradcam } from './gradcam.js';
+import { featureMapSize, findGradCamLayer } from '../models/layers.js';
 
 /** Bilinear resize with half-pixel centres (TF / OpenCV), written out for one map. */
 function resizeBilinear(a: number[][], H: number, W: number): number[][] {

@@ -5,15 +5,15 @@ import { frozenHead } from '../models/frozen.js';
 import { ATTRIBUTION_COMMON_DEFAULTS, type AttributionCommon, checkImages, fillAttributionParams, inChunks, resolveTargets } from './common.js';
 import { normalizeMaps, resizeMaps } from './heatmap.js';
 import { isOnnxModel, type OnnxModel } from '../models/onnx/index.js';
-import { layerTap, onnxTap } from './featureTap.js';
-import { CONV_LAYER_CLASSES, featureMapSize, findLayerByName, flattenLayers, outputRank } from './layers.js';
+import { layerTap, onnxTap } from '../models/featureTap.js';
+import { findGradCamLayer, findLayerByName } from '../models/layers.js';
 import { fromModel } from './provenance.js';
 
 /** Parameters of {@link gradcam}. */
 export interface GradCamParams extends AttributionCommon {
   /**
    * Name (or nested path `outer/inner`) of the layer whose feature maps are weighted; for an
-   * imported ONNX model, an ONNX output or node name. @defaultValue found by {@link findGradCamLayer}
+   * imported ONNX model, an ONNX output or node name. @defaultValue found by `findGradCamLayer` (src/models/layers.ts)
    * (ONNX: `OnnxModel.defaultGradCamValue`)
    */
   layer?: string;
@@ -21,38 +21,6 @@ export interface GradCamParams extends AttributionCommon {
 
 /** Defaults of {@link gradcam}. */
 export const GRADCAM_DEFAULTS: GradCamParams = { ...ATTRIBUTION_COMMON_DEFAULTS, layer: undefined };
-
-/**
- * The layer Grad-CAM uses by default: the output of the last convolutional block whose feature
- * map is larger than 1x1, i.e. the last layer with a 4-D (feature map) output in a run of such
- * layers that follows a convolution (so a conv followed by batch norm, a residual add and ReLU
- * gives the ReLU, as `layer4[-1]` in pytorch-grad-cam). A 1x1 map (VGG16's last pool on 32x32
- * CIFAR images) is skipped: its Grad-CAM is one number upsampled, the same at every pixel, so it
- * explains nothing and any stability measure of it is 0. Nested models and functional graphs are
- * searched inside. On 32x32 inputs VGG16 and MobileNet end at 2x2 (see {@link gradcam}).
- * @throws Error naming the fix when the model has no convolution, or only 1x1 feature maps
- */
-export function findGradCamLayer(model: tf.LayersModel): tf.layers.Layer {
-  const all = flattenLayers(model);
-  let lastConv = -1;
-  let chosen = -1;
-  let inConvRun = false;
-  all.forEach((l, i) => {
-    const conv = CONV_LAYER_CLASSES.has(l.layer.getClassName());
-    if (conv) lastConv = i;
-    inConvRun = conv || (inConvRun && outputRank(l.layer) === 4);
-    const size = featureMapSize(l.layer);
-    // An unknown size (a model built for any input size) is checked when the map is computed.
-    if (inConvRun && (size === undefined || size[0] * size[1] > 1)) chosen = i;
-  });
-  if (lastConv < 0) {
-    throw new Error(`Grad-CAM needs a convolutional layer, but model '${model.name}' has none (layers: ${all.map((l) => l.layer.getClassName()).join(', ')}). Use 'saliency', 'integratedGradients' or 'occlusion' for this model, or pass { layer } naming a layer with [N, h, w, c] output.`);
-  }
-  if (chosen < 0) {
-    throw new Error(`Grad-CAM: every convolutional feature map of model '${model.name}' is 1x1, so every Grad-CAM map would be constant. Use 'occlusion', 'saliency' or 'integratedGradients', or larger input images.`);
-  }
-  return all[chosen]!.layer;
-}
 
 function asLayersModel(model: Classifier): tf.LayersModel {
   if (!(model instanceof tf.LayersModel)) {

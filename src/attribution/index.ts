@@ -1,7 +1,7 @@
 // Public names of src/attribution, re-exported by src/index.ts.
 export type { Attribution, AttributionCommon } from './common.js';
 export { ATTRIBUTION_COMMON_DEFAULTS } from './common.js';
-export { gradcam, findGradCamLayer, GRADCAM_DEFAULTS } from './gradcam.js';
+export { gradcam, GRADCAM_DEFAULTS } from './gradcam.js';
 export type { GradCamParams } from './gradcam.js';
 export { occlusion, patchOffsets, OCCLUSION_DEFAULTS } from './occlusion.js';
 export type { OcclusionParams } from './occlusion.js';
@@ -13,5 +13,4 @@ export { attributions, getAttribution, ATTRIBUTION_NAMES } from './registry.js';
 export type { AttributionName } from './registry.js';
 export { normalizeMaps, resizeMaps, colormapRgb, colorize, heatmapToPng, writeHeatmapPng, overlayHeatmap, imageToPng, writeImagePng } from './heatmap.js';
 export type { NormalizeMode, ColormapName, MapData, HeatmapPngOptions, OverlayOptions } from './heatmap.js';
-export { flattenLayers, findLayerByName, withLayerHook, featureMapSize, CONV_LAYER_CLASSES } from './layers.js';
 export { modelOf } from './provenance.js';

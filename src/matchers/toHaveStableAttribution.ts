@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { findGradCamLayer, gradcam } from '../attribution/gradcam.js';
+import { gradcam } from '../attribution/gradcam.js';
 import type { AttributionCommon } from '../attribution/common.js';
-import { featureMapSize, findLayerByName } from '../attribution/layers.js';
+import { featureMapSize, findGradCamLayer, findLayerByName } from '../models/layers.js';
 import { occlusion } from '../attribution/occlusion.js';
 import { jetTensor } from '../attribution/heatmap.js';
 import type { ImageNote } from '../record/record.js';

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Samples } from '../data/samples.js';
 import { checkInputShape } from '../models/classifier.js';
-import { layerTap, onnxTap } from '../attribution/featureTap.js';
-import { CONV_LAYER_CLASSES, findLayerByName, flattenLayers } from '../attribution/layers.js';
+import { layerTap, onnxTap } from '../models/featureTap.js';
+import { findLayerByName, firstHiddenLayer } from '../models/layers.js';
 import { isOnnxModel, type OnnxModel } from '../models/onnx/index.js';
 
 /** Options of {@link averageDensity}. */
@@ -25,14 +25,6 @@ export interface DensityResult {
   units: number;
 }
 
-const HIDDEN_CLASSES = new Set([...CONV_LAYER_CLASSES, 'Dense']);
-
-function defaultLayer(model: tf.LayersModel): tf.layers.Layer {
-  const hit = flattenLayers(model).find((l) => HIDDEN_CLASSES.has(l.layer.getClassName()));
-  if (!hit) throw new Error(`averageDensity: model '${model.name}' has no Conv or Dense layer; name the layer to measure with { layer }.`);
-  return hit.layer;
-}
-
 /**
  * Average density (the paper's Fig. 1, the average activity ratio): for each stimulus, the
  * fraction of a layer's units whose activation is > 0, averaged over stimuli. The activation is
@@ -49,7 +41,7 @@ export async function averageDensity(model: tf.LayersModel | OnnxModel, images: 
   if (!isOnnxModel(model)) checkInputShape(model, x);
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`averageDensity: batchSize must be a positive integer; got ${batchSize}.`);
-  const layer = isOnnxModel(model) ? onnxTap(model, options.layer, () => model.firstHiddenValue()) : layerTap(options.layer !== undefined ? findLayerByName(model, options.layer) : defaultLayer(model));
+  const layer = isOnnxModel(model) ? onnxTap(model, options.layer, () => model.firstHiddenValue()) : layerTap(options.layer !== undefined ? findLayerByName(model, options.layer) : firstHiddenLayer(model));
   const forward = (chunk: tf.Tensor4D) => (isOnnxModel(model) ? model.predict(chunk) : model.apply(chunk, { training: false }));
   const n = x.shape[0];
   if (n === 0) throw new RangeError('averageDensity: no images, so there is no density to measure; give at least one.');

@@ -9,3 +9,4 @@ export { toFloat16Bits, float32ToFloat16 } from './float16.js';
 export type { ModelCard } from './card.js';
 export { CNN1_HIDDEN } from './architectures/cnn1.js';
 export * from './onnx/index.js';
+export { flattenLayers, findLayerByName, findGradCamLayer, withLayerHook, featureMapSize, CONV_LAYER_CLASSES } from './layers.js';

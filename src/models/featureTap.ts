@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import type { OnnxModel } from '../models/onnx/index.js';
-import type { ValueInfo } from '../models/onnx/graph.js';
+import type { OnnxModel } from './onnx/index.js';
+import type { ValueInfo } from './onnx/graph.js';
 import { singleTensor, withLayerHook } from './layers.js';
 
 /**
  * An inner feature map of a model that an attribution can capture or substitute: a LayersModel's
- * layer, or a value of an imported ONNX graph. Grad-CAM needs nothing else from the model.
+ * layer, or a value of an imported ONNX graph. Grad-CAM and averageDensity need nothing else from the model.
  */
 export interface FeatureTap {
   /** The layer or ONNX value name, for messages. */

@@ -60,6 +60,47 @@ export function findLayerByName(model: tf.LayersModel, name: string): AnyLayer {
 }
 
 /**
+ * The layer Grad-CAM uses by default: the output of the last convolutional block whose feature
+ * map is larger than 1x1, i.e. the last layer with a 4-D (feature map) output in a run of such
+ * layers that follows a convolution (so a conv followed by batch norm, a residual add and ReLU
+ * gives the ReLU, as `layer4[-1]` in pytorch-grad-cam). A 1x1 map (VGG16's last pool on 32x32
+ * CIFAR images) is skipped: its Grad-CAM is one number upsampled, the same at every pixel, so it
+ * explains nothing and any stability measure of it is 0. Nested models and functional graphs are
+ * searched inside. On 32x32 inputs VGG16 and MobileNet end at 2x2 (see `gradcam`).
+ * @throws Error naming the fix when the model has no convolution, or only 1x1 feature maps
+ */
+export function findGradCamLayer(model: tf.LayersModel): tf.layers.Layer {
+  const all = flattenLayers(model);
+  let lastConv = -1;
+  let chosen = -1;
+  let inConvRun = false;
+  all.forEach((l, i) => {
+    const conv = CONV_LAYER_CLASSES.has(l.layer.getClassName());
+    if (conv) lastConv = i;
+    inConvRun = conv || (inConvRun && outputRank(l.layer) === 4);
+    const size = featureMapSize(l.layer);
+    // An unknown size (a model built for any input size) is checked when the map is computed.
+    if (inConvRun && (size === undefined || size[0] * size[1] > 1)) chosen = i;
+  });
+  if (lastConv < 0) {
+    throw new Error(`Grad-CAM needs a convolutional layer, but model '${model.name}' has none (layers: ${all.map((l) => l.layer.getClassName()).join(', ')}). Use 'saliency', 'integratedGradients' or 'occlusion' for this model, or pass { layer } naming a layer with [N, h, w, c] output.`);
+  }
+  if (chosen < 0) {
+    throw new Error(`Grad-CAM: every convolutional feature map of model '${model.name}' is 1x1, so every Grad-CAM map would be constant. Use 'occlusion', 'saliency' or 'integratedGradients', or larger input images.`);
+  }
+  return all[chosen]!.layer;
+}
+
+const HIDDEN_CLASSES = new Set([...CONV_LAYER_CLASSES, 'Dense']);
+
+/** The layer averageDensity measures by default: the first convolution or Dense layer (nested models searched inside). */
+export function firstHiddenLayer(model: tf.LayersModel): tf.layers.Layer {
+  const hit = flattenLayers(model).find((l) => HIDDEN_CLASSES.has(l.layer.getClassName()));
+  if (!hit) throw new Error(`averageDensity: model '${model.name}' has no Conv or Dense layer; name the layer to measure with { layer }.`);
+  return hit.layer;
+}
+
+/**
  * Calls `fn` while `layer`'s output is routed through `hook`, then restores the layer. The hook
  * gets the layer's inputs and a function computing its usual output, and returns the output to
  * use: to capture an activation, or to substitute one (so a gradient can be taken with respect
