@@ -1,7 +1,8 @@
 import { COMMON_DEFAULTS, defineAttack } from './defineAttack.js';
 import { apgdRun, type ApgdOutcome } from './apgdLoop.js';
 import { crossEntropyPerSample, dlrLoss, targetedDlrLoss } from './losses.js';
-import { checkEps, getNorm } from './norms.js';
+import { checkEps } from '../data/inputs.js';
+import { getNorm } from './norms.js';
 import type { AttackContext, CommonParams, NormName } from './types.js';
 import * as tf from '@tensorflow/tfjs';
 

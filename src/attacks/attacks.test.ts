@@ -203,7 +203,7 @@ describe('bad input', () => {
     const three = tf.tensor1d([0, 1, 2], 'int32');
     const outside = tf.tensor1d([0, 7], 'int32');
     const floats = tf.tensor1d([0, 1]);
-    await expect(attacks.fgsm.run(model, x, three)).rejects.toThrow(/2 images but 3 labels/);
+    await expect(attacks.fgsm.run(model, x, three)).rejects.toThrow(/the image batch holds 2 images but labels of shape \[3\]; give one int32 label per image/);
     await expect(attacks.fgsm.run(model, x, outside)).rejects.toThrow(/label 7 at index 1 is outside the model's 3 classes/);
     await expect(attacks.fgsm.run(model, x, floats as tf.Tensor1D)).rejects.toThrow(/labels must be int32/);
     await expect(attacks.pgd.run(model, x, y, { target: [0, 9] })).rejects.toThrow(/target 9/);

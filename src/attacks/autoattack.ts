@@ -2,9 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveClassifier, type Classifier } from '../models/classifier.js';
 import { apgd } from './apgd.js';
 import { apgdTargeted } from './apgdTargeted.js';
-import { checkClasses, checkInputs, COMMON_DEFAULTS } from './defineAttack.js';
+import { checkBatch, checkClasses, readLabels } from '../data/inputs.js';
+import { COMMON_DEFAULTS } from './defineAttack.js';
 import { modelFlags, type EvaluationFlag } from './flags.js';
-import { checkEps, getNorm } from './norms.js';
+import { checkEps } from '../data/inputs.js';
+import { getNorm } from './norms.js';
 import { writeRows } from './rows.js';
 import { square } from './square.js';
 import type { Attack, AttackResult, CommonParams, NormName, QueryCounts } from './types.js';
@@ -110,10 +112,10 @@ async function predict(logits: (x: tf.Tensor4D) => tf.Tensor2D, x: tf.Tensor4D, 
 
 async function run(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, overrides?: Partial<AutoAttackParams>): Promise<AutoAttackResult> {
   const params = fillParams(overrides, x);
-  await checkInputs('autoattack', x, y);
+  await checkBatch('autoattack', x, y);
   const clf = await resolveClassifier(model, { output: params.output }, x);
   if (clf.numClasses < 4) throw new Error(`autoattack: APGD-T's targeted DLR loss needs at least 4 classes; the model has ${clf.numClasses}. Run 'apgd' and 'square' on their own.`);
-  const labels = new Int32Array(await y.data());
+  const labels = await readLabels(y);
   checkClasses('autoattack', 'label', labels, clf.numClasses);
   const n = labels.length;
   const queries: QueryCounts = { forward: n, gradient: 0 };

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { yieldToEventLoop } from '../util/yield.js';
 import { COMMON_DEFAULTS, defineAttack } from './defineAttack.js';
-import { checkEps, getNorm } from './norms.js';
+import { checkEps } from '../data/inputs.js';
+import { getNorm } from './norms.js';
 import type { AttackContext, CommonParams, NormName } from './types.js';
 
 /** Parameters of {@link deepfool}. */

@@ -1,35 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { assertUnitRange } from '../data/samples.js';
+import { checkBatch, checkClasses, readLabels } from '../data/inputs.js';
 import { resolveClassifier, type Classifier, type ResolvedClassifier } from '../models/classifier.js';
 import { getNorm } from './norms.js';
 import type { Attack, AttackContext, AttackResult, AttackSpec, CommonParams, QueryCounts } from './types.js';
 
 /** Defaults shared by every attack (see {@link CommonParams}). */
 export const COMMON_DEFAULTS: CommonParams = { target: undefined, seed: 0, batchSize: 100, output: 'auto' };
-
-export async function checkInputs(name: string, x: tf.Tensor4D, y: tf.Tensor1D): Promise<void> {
-  if (!(x instanceof tf.Tensor) || x.rank !== 4) {
-    const shape = x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x;
-    throw new Error(`${name}: images must be a rank-4 tensor [N, H, W, C]; got ${shape}. Add a batch axis with x.expandDims(0) for a single image.`);
-  }
-  if (x.dtype !== 'float32') throw new Error(`${name}: images must be float32 in [0, 1]; got ${x.dtype}. Use x.toFloat().div(255) for 8-bit pixels.`);
-  if (x.shape[0] < 1) throw new Error(`${name}: the image batch is empty.`);
-  if (!(y instanceof tf.Tensor) || y.rank !== 1) {
-    throw new Error(`${name}: labels must be a rank-1 int32 tensor [N]; got ${y instanceof tf.Tensor ? `shape [${y.shape.join(', ')}]` : typeof y}.`);
-  }
-  if (y.shape[0] !== x.shape[0]) throw new Error(`${name}: ${x.shape[0]} images but ${y.shape[0]} labels; they must match one to one.`);
-  if (y.dtype !== 'int32') throw new Error(`${name}: labels must be int32; got ${y.dtype}. Cast with y.toInt().`);
-  await assertUnitRange(x, `${name}: images`);
-}
-
-export function checkClasses(name: string, what: string, values: Int32Array, k: number): void {
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (!(v >= 0 && v < k)) {
-      throw new RangeError(`${name}: ${what} ${v} at index ${i} is outside the model's ${k} classes (0..${k - 1}). Check that the labels belong to this model's output.`);
-    }
-  }
-}
 
 function resolveTargets(name: string, target: CommonParams['target'], n: number): Int32Array | undefined {
   if (target === undefined || target === null) return undefined;
@@ -55,10 +31,6 @@ function fillParams<P extends CommonParams>(spec: AttackSpec<P>, overrides: Part
   if (!Number.isInteger(params.seed)) throw new TypeError(`${spec.name}: seed must be an integer; got ${String(params.seed)}.`);
   if (!Number.isInteger(params.batchSize) || params.batchSize < 1) throw new RangeError(`${spec.name}: batchSize must be a positive integer; got ${String(params.batchSize)}.`);
   return params;
-}
-
-async function readInt(t: tf.Tensor): Promise<Int32Array> {
-  return new Int32Array(await t.data());
 }
 
 /**
@@ -89,13 +61,13 @@ export function defineAttack<P extends CommonParams>(spec: AttackSpec<P>): Attac
 
   async function run(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, overrides?: Partial<P>): Promise<AttackResult<P>> {
     let params = fillParams(full, overrides);
-    await checkInputs(name, x, y);
+    await checkBatch(name, x, y);
     params = spec.resolve ? spec.resolve(params, x) : params;
     const n = x.shape[0];
     const targets = resolveTargets(name, params.target, n);
     if (targets && spec.targeted === false) throw new Error(`${name} is an untargeted attack; leave out 'target', or use 'pgd' or 'cw' for a targeted one.`);
     const clf = await resolveClassifier(model, { output: params.output }, x);
-    const labelsHost = await readInt(y);
+    const labelsHost = await readLabels(y);
     checkClasses(name, 'label', labelsHost, clf.numClasses);
     if (targets) checkClasses(name, 'target', targets, clf.numClasses);
     const budget = spec.budget?.(params);

@@ -1,6 +1,7 @@
 import { COMMON_DEFAULTS, defineAttack } from './defineAttack.js';
 import { gradientLoop } from './gradientLoop.js';
-import { checkEps, getNorm } from './norms.js';
+import { checkEps } from '../data/inputs.js';
+import { getNorm } from './norms.js';
 import type { CommonParams, NormName } from './types.js';
 
 /** Parameters of {@link fgsm}. */

@@ -66,18 +66,3 @@ export function getNorm(name: NormName): Norm {
   if (!norm) throw new Error(`Unknown norm ${JSON.stringify(name)}; use one of ${Object.keys(NORMS).map((k) => `'${k}'`).join(', ')}.`);
   return norm;
 }
-
-/** Largest meaningful budget for images of `size` values per sample: the box's diameter. */
-export function maxEps(norm: NormName, size: number): number {
-  return norm === 'linf' ? 1 : Math.sqrt(size);
-}
-
-/** Checks an attack budget: 0 < eps <= 1 for Linf, 0 < eps <= sqrt(H*W*C) for L2 (Infinity when `allowInfinite`). */
-export function checkEps(eps: unknown, norm: NormName, size: number, attack: string, allowInfinite = false): void {
-  if (allowInfinite && eps === Infinity) return;
-  const hi = maxEps(norm, size);
-  if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0 || eps > hi) {
-    const range = norm === 'linf' ? '(0, 1] (images are in [0, 1]; 8/255 is a common CIFAR-10 budget)' : `(0, ${hi.toFixed(2)}] (sqrt of the values per image)`;
-    throw new RangeError(`${attack}: eps must be a number in ${range} for the ${norm} norm; got ${String(eps)}.${allowInfinite ? ' Leave it out (Infinity) for no budget.' : ''}`);
-  }
-}

@@ -3,7 +3,8 @@ import { mulberry32 } from '../util/random.js';
 import { yieldToEventLoop } from '../util/yield.js';
 import { COMMON_DEFAULTS, defineAttack } from './defineAttack.js';
 import { crossEntropyPerSample, marginLoss } from './losses.js';
-import { checkEps, getNorm } from './norms.js';
+import { checkEps } from '../data/inputs.js';
+import { getNorm } from './norms.js';
 import type { AttackContext, CommonParams, NormName } from './types.js';
 
 /** Parameters of {@link square}. */

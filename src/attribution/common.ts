@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { assertUnitRange } from '../data/samples.js';
+import { checkClasses, checkImages } from '../data/inputs.js';
 import { resolveClassifier, type Classifier, type OutputKind, type ResolvedClassifier } from '../models/classifier.js';
 
 /** Parameters every attribution method takes. */
@@ -35,17 +35,6 @@ export function fillAttributionParams<P extends AttributionCommon>(name: string,
   return p;
 }
 
-/** Checks the image batch (rank, dtype, [0, 1]). */
-export async function checkImages(name: string, x: tf.Tensor4D): Promise<void> {
-  if (!(x instanceof tf.Tensor) || x.rank !== 4) {
-    const shape = x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x;
-    throw new Error(`${name}: images must be a rank-4 tensor [N, H, W, C]; got ${shape}. Add a batch axis with x.expandDims(0) for a single image.`);
-  }
-  if (x.dtype !== 'float32') throw new Error(`${name}: images must be float32 in [0, 1]; got ${x.dtype}.`);
-  if (x.shape[0] < 1) throw new Error(`${name}: the image batch is empty.`);
-  await assertUnitRange(x, `${name}: images`);
-}
-
 /** The class each map explains: given targets (checked against K), or the predictions. */
 export async function resolveTargets(name: string, clf: ResolvedClassifier, x: tf.Tensor4D, target: AttributionCommon['target'], batchSize: number): Promise<Int32Array> {
   const n = x.shape[0];
@@ -68,11 +57,7 @@ export async function resolveTargets(name: string, clf: ResolvedClassifier, x: t
     if (target.length !== n) throw new Error(`${name}: target has ${target.length} entries for ${n} images; give one class for all or one per image.`);
     out = Int32Array.from(Array.from(target));
   }
-  out.forEach((c, i) => {
-    if (!(Number.isInteger(c) && c >= 0 && c < clf.numClasses)) {
-      throw new RangeError(`${name}: target class ${c} at index ${i} is outside the model's ${clf.numClasses} classes (0..${clf.numClasses - 1}).`);
-    }
-  });
+  checkClasses(name, 'target class', out, clf.numClasses);
   return out;
 }
 

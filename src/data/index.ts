@@ -1,5 +1,6 @@
 // Public names of src/data, re-exported by src/index.ts.
-export { makeSamples, assertUnitRange } from './samples.js';
+export { makeSamples } from './samples.js';
+export { assertUnitRange } from './inputs.js';
 export type { Samples } from './samples.js';
 export { ImageDataset, resolveClasses } from './dataset.js';
 export { cifar10, cifar10Dataset, locateCifar10 } from './cifar10.js';

@@ -59,16 +59,3 @@ export function makeSamples(
     },
   };
 }
-
-/** Throws unless every pixel of `images` lies in [0, 1]; names the offending range. */
-export async function assertUnitRange(images: tf.Tensor, what = 'images'): Promise<void> {
-  const [lo, hi] = tf.tidy(() => [images.min(), images.max()]);
-  try {
-    const [min, max] = [(await lo!.data())[0]!, (await hi!.data())[0]!];
-    if (!(min >= 0 && max <= 1)) {
-      throw new RangeError(`${what} must lie in [0, 1], but range over [${min}, ${max}]. Scale 8-bit pixels by 1/255 before testing.`);
-    }
-  } finally {
-    tf.dispose([lo!, hi!]);
-  }
-}

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { assertUnitRange, type Samples } from '../data/samples.js';
+import { checkBatch, checkClasses, readLabels, SAMPLES_NAMES } from '../data/inputs.js';
+import type { Samples } from '../data/samples.js';
 import { type Classifier, resolveClassifier } from '../models/classifier.js';
 import { cardOf } from '../models/io.js';
 import { isOnnxModel } from '../models/onnx/index.js';
@@ -26,22 +27,20 @@ export interface MatcherOutcome {
   expected?: unknown;
 }
 
-/** Throws unless `value` is a Samples object with rank-4 images in [0, 1] and matching labels. */
+/** Throws unless `value` is a Samples object with rank-4 float32 images in [0, 1] and one int32 label per image. */
 export async function checkSamples(value: unknown, matcher: string): Promise<Samples> {
   const s = value as Samples;
   if (!s || typeof s !== 'object' || !(s.images instanceof tf.Tensor) || !(s.labels instanceof tf.Tensor)) {
     throw new TypeError(`${matcher}: expect() must receive Samples ({ images, labels, ids }), e.g. from cifar10.test({ count, seed }); got ${value === null ? 'null' : typeof value}.`);
   }
-  if (s.images.rank !== 4) throw new RangeError(`${matcher}: samples.images must be [N, H, W, C]; got shape [${s.images.shape.join(', ')}].`);
   if (s.images.isDisposed) throw new Error(`${matcher}: samples were disposed before the matcher ran; dispose them in afterAll.`);
-  // A check over no images passes vacuously; refuse it (a filter that matched nothing, count: 0).
-  if (s.images.shape[0] === 0) throw new RangeError(`${matcher}: samples hold 0 images, and a check on no images proves nothing. Draw some, e.g. cifar10.test({ count: 200, seed: 1 }).`);
-  if (s.labels.rank !== 1 || s.labels.shape[0] !== s.images.shape[0]) {
-    throw new RangeError(`${matcher}: samples hold ${s.images.shape[0]} images but labels of shape [${s.labels.shape.join(', ')}]; give one int32 label per image (makeSamples checks this).`);
-  }
-  if (s.labels.dtype !== 'int32') throw new TypeError(`${matcher}: samples.labels must be int32 class indices; got ${s.labels.dtype}. Cast with labels.toInt().`);
-  await assertUnitRange(s.images, `${matcher}: samples.images`);
+  await checkBatch(matcher, s.images, s.labels, SAMPLES_NAMES);
   return s;
+}
+
+/** Values per image (H * W * C), the size an L2 budget is measured against. */
+export function imageSize(samples: Samples): number {
+  return samples.images.shape[1] * samples.images.shape[2] * samples.images.shape[3];
 }
 
 /** Throws unless `model` is a tf.LayersModel or an object with `predict` (a Classifier). */
@@ -77,21 +76,17 @@ export function refuse(ctx: MatcherThis, model: unknown, r: Omit<RobustnessRecor
   throw new Error(why);
 }
 
-/** Throws when a label is outside the model's classes (labels from another dataset). */
-export async function checkLabels(model: Classifier, samples: Samples, matcher: string): Promise<void> {
-  if (!(model instanceof tf.LayersModel) && !isOnnxModel(model)) return;
+/**
+ * The samples' labels on the host (read from the device once per call, see readLabels), checked
+ * against the model's classes where the model says how many it has (labels from another dataset).
+ */
+export async function checkedLabels(model: Classifier, samples: Samples, matcher: string): Promise<Int32Array> {
+  const labels = await readLabels(samples.labels);
+  if (!(model instanceof tf.LayersModel) && !isOnnxModel(model)) return labels;
   const shape = isOnnxModel(model) ? [model.numClasses] : model.outputs[0]?.shape;
-  const n = shape?.[shape.length - 1];
-  if (typeof n !== 'number') return;
-  const [max, min] = tf.tidy(() => [samples.labels.max(), samples.labels.min()]);
-  try {
-    const m = (await max!.data())[0]!;
-    if (m >= n) throw new RangeError(`${matcher}: a label is ${m}, but the model scores ${n} classes (0..${n - 1}). Are these samples from the dataset the model was trained on?`);
-    const lo = (await min!.data())[0]!;
-    if (lo < 0) throw new RangeError(`${matcher}: a label is ${lo}; labels are class indices 0..${n - 1}.`);
-  } finally {
-    tf.dispose([max!, min!]);
-  }
+  const k = shape?.[shape.length - 1];
+  if (typeof k === 'number') checkClasses(matcher, 'label', labels, k);
+  return labels;
 }
 
 /** The model's name as records and artefact paths give it: its card's name, else its own. */

@@ -2,7 +2,8 @@ import { getAttack } from '../attacks/registry.js';
 import type { Attack } from '../attacks/types.js';
 import type { Classifier } from '../models/classifier.js';
 import { bootstrapCI, wilsonInterval } from '../metrics/bootstrap.js';
-import { checkLabels, checkOptions, checkSamples, fmt, type MatcherOutcome, type MatcherThis, paramsText } from './shared.js';
+import { checkEps } from '../data/inputs.js';
+import { checkedLabels, checkOptions, checkSamples, imageSize, fmt, type MatcherOutcome, type MatcherThis, paramsText } from './shared.js';
 
 export interface MoreRobustOptions {
   /** The attack's own parameters (seed, steps, version...); eps comes from the matcher's argument. Both models get the same ones. */
@@ -38,14 +39,13 @@ export async function toBeMoreRobustThan(this: MatcherThis, received: unknown, c
   const name = 'toBeMoreRobustThan';
   const samples = await checkSamples(received, name);
   checkOptions(name, options, ['params', 'level', 'resamples', 'seed', 'flags']);
-  if (!(typeof eps === 'number' && eps > 0 && eps <= 1)) throw new RangeError(`${name}: eps must be in (0, 1] (pixels are in [0, 1]; 8/255 is about 0.031); got ${eps}.`);
+  checkEps(eps, options.params?.norm === 'l2' ? 'l2' : 'linf', imageSize(samples), name);
   if (candidate === baseline) throw new Error(`${name}: candidate and baseline are the same model; compare two different models.`);
   if (options.flags !== undefined && options.flags !== 'fail' && options.flags !== 'warn') throw new Error(`${name}: flags must be 'fail' or 'warn'; got ${JSON.stringify(options.flags)}.`);
   const a = getAttack(attack);
-  await checkLabels(candidate, samples, name);
-  await checkLabels(baseline, samples, name);
+  await checkedLabels(candidate, samples, name);
+  const labels = await checkedLabels(baseline, samples, name);
   const norm = 'norm' in (a.defaults as object) ? { norm: 'linf' } : {};
-  const labels = (await samples.labels.data()) as Int32Array;
   const n = labels.length;
   const outcome = async (model: Classifier) => {
     const r = await a.run(model, samples.images, samples.labels, { ...norm, ...options.params, eps });

@@ -89,7 +89,7 @@ describe('toHaveRobustnessCurve', () => {
     await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1, 0.2], min: [0.5] })).rejects.toThrow(/same non-zero length/);
     await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1, 0.2] })).rejects.toThrow(/or \{ eps, snapshot \}/);
     await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [], min: [] })).rejects.toThrow(/same non-zero length/);
-    await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [2], min: [0.5] })).rejects.toThrow(/eps\[0\] must be in \(0, 1\]/);
+    await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [2], min: [0.5] })).rejects.toThrow(/eps\[0\] must be a number in \(0, 1\] .* for the linf norm; got 2\./);
     await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1], min: [1.5] })).rejects.toThrow(/min\[0\] must be in \[0, 1\]/);
     await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1], min: [0.5], minimum: [0.5] } as never)).rejects.toThrow(/unknown option 'minimum'/);
   });

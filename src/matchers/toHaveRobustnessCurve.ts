@@ -5,7 +5,8 @@ import { relative, resolve } from 'node:path';
 import { compareCurveSnapshot, type CurveSnapshotOutcome } from '../snapshots/curveSnapshot.js';
 import { snapshotDir } from '../snapshots/snapshotDir.js';
 import { fileSafe } from './callCounter.js';
-import { checkLabels, checkOptions, checkSamples, fmt, type MatcherOutcome, record } from './shared.js';
+import { checkEps } from '../data/inputs.js';
+import { checkedLabels, checkOptions, checkSamples, imageSize, fmt, type MatcherOutcome, record } from './shared.js';
 import { type SnapshotThis, updateMode } from './toMatchHeatmapSnapshot.js';
 
 export interface RobustnessCurveOptions {
@@ -42,10 +43,11 @@ export async function toHaveRobustnessCurve(this: SnapshotThis, received: unknow
   if (!Array.isArray(eps) || !Array.isArray(min) || eps.length === 0 || eps.length !== min.length) {
     throw new Error(`${name}: give { eps, min } as arrays of the same non-zero length, one least robust accuracy per budget (or { eps, snapshot } to compare with a stored curve); got ${Array.isArray(eps) ? eps.length : 'no'} budgets and ${Array.isArray(min) ? min.length : 'no'} minimums.`);
   }
-  for (const [i, e] of eps.entries()) if (!(typeof e === 'number' && e > 0 && e <= 1)) throw new RangeError(`${name}: eps[${i}] must be in (0, 1]; got ${String(e)}.`);
+  const budgetNorm = options.params?.norm === 'l2' ? 'l2' : 'linf';
+  for (const [i, e] of eps.entries()) checkEps(e, budgetNorm, imageSize(samples), name, false, `eps[${i}]`);
   for (const [i, m] of min.entries()) if (!(typeof m === 'number' && m >= 0 && m <= 1)) throw new RangeError(`${name}: min[${i}] must be in [0, 1]; got ${String(m)}.`);
   if (options.flags !== undefined && options.flags !== 'fail' && options.flags !== 'warn') throw new Error(`${name}: flags must be 'fail' or 'warn'; got ${JSON.stringify(options.flags)}.`);
-  await checkLabels(model, samples, name);
+  await checkedLabels(model, samples, name);
   const curve: RobustnessCurve = await robustnessCurve(model, samples.images, samples.labels, attack, eps, options.params);
   const below = curve.points.map((p, i) => (p.robustAccuracy < min[i]! ? i : -1)).filter((i) => i >= 0);
   const flags = [

@@ -9,7 +9,7 @@ import { gaussianBlur } from '../data/blur.js';
 import { type Classifier, predictClasses } from '../models/classifier.js';
 import { bootstrapCI } from '../metrics/bootstrap.js';
 import { ssd } from '../metrics/ssd.js';
-import { checkCount, checkLabels, checkOptions, checkModel, checkSamples, className, fmt, type MatcherOutcome, type MatcherThis, record, refuse, savePanels } from './shared.js';
+import { checkCount, checkedLabels, checkOptions, checkModel, checkSamples, className, fmt, type MatcherOutcome, type MatcherThis, record, refuse, savePanels } from './shared.js';
 
 /** Grad-CAM: the blur sigma applied to the images. Occlusion: the patch-size change. */
 export type AttributionChange = number | { from: number; to: number; stride?: number };
@@ -124,7 +124,7 @@ export async function toHaveStableAttribution(this: MatcherThis, received: unkno
   if (!options || !(typeof options.maxSSD === 'number' && options.maxSSD >= 0 && Number.isFinite(options.maxSSD))) throw new RangeError(`${name}: give { maxSSD }, a finite number >= 0: the largest acceptable mean SSD; got ${JSON.stringify(options?.maxSSD)}.`);
   checkCount(name, 'saveWorst', options.saveWorst);
   if (options.params !== undefined && (typeof options.params !== 'object' || options.params === null)) throw new TypeError(`${name}: params must be an object of the attribution method's parameters; got ${String(options.params)}.`);
-  await checkLabels(model, samples, name);
+  const labels = await checkedLabels(model, samples, name);
   const [a, b, what] = await maps(method, model, samples.images, change, options.params ?? {});
   try {
     const bad = await degenerateMaps(a, b);
@@ -153,7 +153,6 @@ export async function toHaveStableAttribution(this: MatcherThis, received: unkno
         return tf.concat([rgb, overlay(a), overlay(b)], 1) as tf.Tensor3D;
       });
       artefacts = out.artefacts;
-      const labels = (await samples.labels.data()) as Int32Array;
       images = worst.map((i, k): ImageNote => ({
         file: artefacts[k]!,
         kind: 'attribution',

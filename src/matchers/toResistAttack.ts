@@ -3,9 +3,10 @@ import type { Attack, AttackResult } from '../attacks/types.js';
 import { type Classifier, predictClasses } from '../models/classifier.js';
 import { wilsonInterval } from '../metrics/bootstrap.js';
 import { attackFrom, checkAttackOutput } from './attackOutput.js';
-import { checkCount, checkLabels, checkOptions, checkModel, checkSamples, classCalls, className, fmt, refuse, type MatcherOutcome, type MatcherThis, paramsText, record, savePanels } from './shared.js';
+import { checkCount, checkedLabels, checkOptions, checkModel, checkSamples, classCalls, imageSize, className, fmt, refuse, type MatcherOutcome, type MatcherThis, paramsText, record, savePanels } from './shared.js';
 import { writeSampleOutcomes } from './perSample.js';
 import type { Samples } from '../data/samples.js';
+import { checkEps } from '../data/inputs.js';
 import type { ImageNote } from '../record/record.js';
 
 /** How much the saved perturbation panel is amplified (an 8/255 change would be near-invisible). */
@@ -34,7 +35,9 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
   const name = 'toResistAttack';
   const samples = await checkSamples(received, name);
   checkModel(name, model);
-  if (!(typeof eps === 'number' && eps > 0 && eps <= 1)) throw new RangeError(`${name}: eps must be a number in (0, 1] (pixels are in [0, 1]; 8/255 is about 0.031); got ${JSON.stringify(eps)}.`);
+  // eps is an Linf budget for every attack, unless the caller names another norm.
+  const budgetNorm = options?.params?.norm === 'l2' ? 'l2' : 'linf';
+  checkEps(eps, budgetNorm, imageSize(samples), name);
   checkOptions(name, options, ['minAccuracy', 'maxSuccessRate', 'params', 'saveWorst', 'flags']);
   const { minAccuracy, maxSuccessRate } = options;
   if ((minAccuracy === undefined) === (maxSuccessRate === undefined)) throw new Error(`${name}: give exactly one threshold, { minAccuracy } or { maxSuccessRate }.`);
@@ -43,11 +46,10 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
   checkCount(name, 'saveWorst', options.saveWorst);
   if (options.params !== undefined && (typeof options.params !== 'object' || options.params === null)) throw new TypeError(`${name}: params must be an object of the attack's parameters; got ${String(options.params)}.`);
   const a = attackFrom(name, attack);
-  await checkLabels(model, samples, name);
+  // Read from the device once: the attack and the counts below reuse this host copy.
+  const labels = await checkedLabels(model, samples, name);
 
-  // eps is an Linf budget for every attack, unless the caller names another norm.
   const norm = a.defaults && typeof a.defaults === 'object' && 'norm' in a.defaults ? { norm: 'linf' } : {};
-  const budgetNorm = options.params?.norm === 'l2' ? 'l2' : 'linf';
   const result = await a.run(model, samples.images, samples.labels, { ...norm, ...options.params, eps });
   try {
     // Nothing the attack reports is taken on trust: budget, range and predictions are measured here.
@@ -56,7 +58,6 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
     const predsAfter = await predictClasses(model, result.adversarial);
     const targets = targetsOf(result.target ?? options.params?.target, predsBefore.length);
     const success = Array.from(predsAfter, (p, i) => (targets ? p === targets[i] : p !== predsBefore[i]));
-    const labels = (await samples.labels.data()) as Int32Array;
     const n = labels.length;
     const correctAfter = labels.reduce((s, l, i) => s + (predsAfter[i] === l ? 1 : 0), 0);
     const correctBefore = labels.reduce((s, l, i) => s + (predsBefore[i] === l ? 1 : 0), 0);

@@ -82,7 +82,7 @@ describe('labels that are not class indices', () => {
     await expect(expect(floats).toResistAttack(calm, 'fgsm', 0.1, { minAccuracy: 0 })).rejects.toThrow(/samples.labels must be int32 class indices; got float32/);
     floats.labels.dispose();
     const negative = { ...samples, labels: tf.fill([10], -1, 'int32') as tf.Tensor1D };
-    await expect(expect(negative).not.toResistAttack(calm, 'fgsm', 0.1, { maxSuccessRate: 1 })).rejects.toThrow(/a label is -1; labels are class indices 0\.\.1/);
+    await expect(expect(negative).not.toResistAttack(calm, 'fgsm', 0.1, { maxSuccessRate: 1 })).rejects.toThrow(/label -1 at index 0 is outside the model's 2 classes \(0\.\.1\)/);
     negative.labels.dispose();
   });
 });

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { readLabels } from '../data/inputs.js';
 import { getAttack } from '../attacks/registry.js';
 import type { Attack } from '../attacks/types.js';
 import type { Classifier } from '../models/classifier.js';
@@ -45,7 +46,7 @@ export async function robustnessCurve(model: Classifier, x: tf.Tensor4D, y: tf.T
     if (!(typeof eps[i] === 'number' && eps[i]! > 0)) throw new RangeError(`robustnessCurve: eps[${i}] must be a positive number; got ${String(eps[i])}.`);
     if (i > 0 && !(eps[i]! > eps[i - 1]!)) throw new RangeError(`robustnessCurve: eps must be strictly increasing; eps[${i}] = ${eps[i]} follows ${eps[i - 1]}.`);
   }
-  const labels = Int32Array.from(await y.data());
+  const labels = await readLabels(y);
   const n = labels.length;
   const norm = 'norm' in (a.defaults as object) && params.norm === undefined ? { norm: 'linf' } : {};
   const correct: boolean[][] = [];
