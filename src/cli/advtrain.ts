@@ -7,6 +7,7 @@ import { loadModel, readCard, saveModel } from '../models/io.js';
 import { adversarialTraining, PAPER_ATTACKS } from '../train/adversarial.js';
 import { evaluate } from '../train/train.js';
 import { interruptedMessage, numberFlag, parseFlags, RULES, UsageError } from './args.js';
+import { run as runOnTheFly, usage as onTheFlyUsage } from './advtrainOnline.js';
 import { checkOutFolder, sameAsCard } from './outFolder.js';
 import { trainingSplit } from './train.js';
 
@@ -35,12 +36,26 @@ plus --clean clean ones. --from is never modified.
   --resume          continue from the epochs saved in --out (the adversarial images are made again
                     from --from, identically)
 
-Ctrl-C stops after the current batch and keeps the last completed epoch in --out.`;
+  --method paper    this recipe (the default); --method fgsm-rs|pgd trains on adversarial images
+                    made on the fly from every batch instead (options below)
+
+Ctrl-C stops after the current batch and keeps the last completed epoch in --out.
+
+${onTheFlyUsage}`;
+
+/** The value of --method in the arguments, if given. */
+function methodFlag(args: string[]): string | undefined {
+  const i = args.findIndex((a) => a === '--method' || a.startsWith('--method='));
+  return i < 0 ? undefined : args[i]!.startsWith('--method=') ? args[i]!.slice('--method='.length) : args[i + 1];
+}
 
 export async function run(args: string[]): Promise<number> {
+  const method = methodFlag(args);
+  if (method !== undefined && method !== 'paper') return runOnTheFly(args);
   const v = parseFlags('adv-train', {
     args,
     options: {
+      method: { type: 'string' },
       from: { type: 'string' },
       out: { type: 'string' },
       attacks: { type: 'string' },

@@ -9,3 +9,5 @@ export { adversarialSet, adversarialTraining, PAPER_ATTACKS } from './adversaria
 export type { AdversarialAttackSpec, AdversarialSet, AdversarialSetOptions, AdversarialSetStats, AdversarialTrainingOptions, AdversarialTrainingResult } from './adversarial.js';
 export { continueFrom } from './continueFrom.js';
 export type { ContinuedFrom } from './continueFrom.js';
+export { adversarialBatch, onTheFlyAdversarialTraining, resolveOnTheFlyAttack, ON_THE_FLY_METHODS } from './onTheFly.js';
+export type { OnTheFlyAttack, OnTheFlyMethod, OnTheFlyTrainingOptions, ResolvedOnTheFlyAttack } from './onTheFly.js';

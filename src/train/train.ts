@@ -59,6 +59,12 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Progress bar on stderr. @defaultValue true */
   progress?: boolean;
+  /**
+   * Replaces each training batch (after augmentation) before its step, e.g. by adversarial images
+   * made from the model as it is (see onTheFlyAdversarialTraining); `batch` counts from 0 in each
+   * epoch. Must return a new tensor (train disposes both).
+   */
+  perturbBatch?: (xs: tf.Tensor4D, ys: tf.Tensor1D, at: { epoch: number; batch: number }) => tf.Tensor4D | Promise<tf.Tensor4D>;
 }
 
 export interface TrainResult {
@@ -92,7 +98,11 @@ function makeOptimizer(kind: 'adam' | 'sgd', lr: number): tf.Optimizer {
 }
 
 function setLearningRate(opt: tf.Optimizer, lr: number): void {
-  (opt as unknown as { learningRate: number }).learningRate = lr;
+  // SGD and momentum step with a scalar made by setLearningRate (assigning the field alone left
+  // them at the base rate, whatever the schedule); Adam reads the field at every step.
+  const o = opt as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
+  else o.learningRate = lr;
 }
 
 function trainingModel(model: tf.LayersModel, activity?: { layer: string }): tf.LayersModel {
@@ -170,9 +180,15 @@ export async function train(model: tf.LayersModel, data: ImageDataset, options: 
       let seen = 0;
       let lossSum = 0;
       let correct = 0;
+      let batch = 0;
       for (const { xs: plain, ys, indices } of data.batches({ batchSize: o.batchSize, shuffle: true, seed: o.seed * 7919 + epoch })) {
-        const xs = o.augment ? augmentedBatch(data, indices, o.augment, rand) : plain;
+        let xs = o.augment ? augmentedBatch(data, indices, o.augment, rand) : plain;
         if (xs !== plain) plain.dispose();
+        if (options.perturbBatch) {
+          const perturbed = await options.perturbBatch(xs as tf.Tensor4D, ys as tf.Tensor1D, { epoch, batch: batch++ });
+          if (perturbed !== xs) xs.dispose();
+          xs = perturbed;
+        }
         let acc: tf.Scalar | undefined;
         const loss = opt.minimize(() => {
           const out = fitModel.apply(xs, { training: true }) as tf.Tensor | tf.Tensor[];
@@ -217,6 +233,9 @@ export async function train(model: tf.LayersModel, data: ImageDataset, options: 
     }
   } finally {
     opt.dispose();
+    // tfjs's momentum optimizer does not dispose the learning-rate scalar of its SGD base.
+    const c = (opt as unknown as { c?: tf.Tensor }).c;
+    if (c && !c.isDisposed) c.dispose();
   }
   return { history, interrupted, seconds, imagesPerSecond: seconds > 0 ? (history.length * data.size) / seconds : 0 };
 }
