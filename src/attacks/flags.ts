@@ -9,7 +9,7 @@ import type { QueryCounts } from './types.js';
  * the attacks could not see the model.
  */
 export interface EvaluationFlag {
-  name: 'randomized' | 'degenerate-gradient' | 'saturated-softmax' | 'black-box-beats-white-box';
+  name: 'randomized' | 'degenerate-gradient' | 'saturated-softmax' | 'black-box-beats-white-box' | 'loss-not-increased' | 'accuracy-not-falling-with-eps';
   /** What was seen, and what to do about it. */
   message: string;
 }
@@ -60,4 +60,93 @@ export async function modelFlags(clf: ResolvedClassifier, x: tf.Tensor4D, y: tf.
   } finally {
     tf.dispose([xs, ys]);
   }
+}
+
+/**
+ * Built-in attacks that maximise a loss inside their budget, untargeted in their goal: for these
+ * the loss at the returned point should be above the clean loss on every sample they did not
+ * break. DeepFool and C&W look for the smallest change and hand back the clean image where they
+ * fail, so the check says nothing about them; nor about a custom attack, whose aim is unknown.
+ */
+export const LOSS_MAXIMISING = Object.freeze(['fgsm', 'pgd', 'apgd', 'apgd-t', 'square', 'autoattack']);
+
+/**
+ * Share of the unbroken samples whose loss did not rise from which {@link lossFlag} fires. A
+ * working attack raises the loss of every sample it does not break (its first gradient step alone
+ * does, to first order); a perturbation that does not see the model (a blind or misled gradient)
+ * raises it on about half of them, and a reversed gradient on none. A quarter lies between the two.
+ */
+export const LOSS_NOT_INCREASED_SHARE = 0.25;
+
+/**
+ * The margin loss max_{j != y} z_j - z_y of each sample on `logits` (the loss every untargeted
+ * attack drives up: it is positive exactly when the sample is misclassified), computed in chunks.
+ */
+export async function marginLoss(logits: (x: tf.Tensor4D) => tf.Tensor2D, x: tf.Tensor4D, labels: tf.Tensor1D, numClasses: number, batchSize = 100): Promise<Float32Array> {
+  const n = x.shape[0];
+  const out = new Float32Array(n);
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
+    const t = tf.tidy(() => {
+      const z = logits(x.slice([start, 0, 0, 0], [size, -1, -1, -1]));
+      const onehot = tf.oneHot(labels.slice([start], [size]), numClasses);
+      const own = tf.sum(tf.mul(z, onehot), 1);
+      // The other classes' best logit: the true class pushed far below every other.
+      const others = tf.max(tf.sub(z, tf.mul(onehot, 1e30)), 1);
+      return tf.sub(others, own);
+    });
+    out.set(await t.data(), start);
+    t.dispose();
+  }
+  return out;
+}
+
+/**
+ * "The attack loss did not increase": among the samples classified correctly before and after
+ * the attack, those whose margin loss ({@link marginLoss}) at the adversarial point is not above
+ * its value at the clean image. Fires when they are at least {@link LOSS_NOT_INCREASED_SHARE} of
+ * the unbroken samples: the attack did not make progress where it failed, so the gradients (or
+ * the model's outputs) it follows do not lead anywhere, and the robust accuracy may be far too
+ * high. Returns undefined when no sample is left unbroken (nothing to judge) or the share is lower.
+ */
+export async function lossFlag(clf: ResolvedClassifier, clean: tf.Tensor4D, adversarial: tf.Tensor4D, labels: tf.Tensor1D, correctBefore: ArrayLike<boolean>, correctAfter: ArrayLike<boolean>, batchSize = 100): Promise<EvaluationFlag | undefined> {
+  const before = await marginLoss(clf.logits, clean, labels, clf.numClasses, batchSize);
+  const after = await marginLoss(clf.logits, adversarial, labels, clf.numClasses, batchSize);
+  let unbroken = 0;
+  let flat = 0;
+  for (let i = 0; i < before.length; i++) {
+    if (!correctBefore[i] || !correctAfter[i]) continue;
+    unbroken++;
+    // NaN on either side counts as no progress.
+    if (!(after[i]! > before[i]!)) flat++;
+  }
+  if (unbroken === 0 || flat === 0 || flat < LOSS_NOT_INCREASED_SHARE * unbroken) return undefined;
+  return {
+    name: 'loss-not-increased',
+    message: `the attack loss did not increase: for ${flat} of the ${unbroken} samples the attack left correct (${((100 * flat) / unbroken).toFixed(1)}%, flagged from ${100 * LOSS_NOT_INCREASED_SHARE}%), the margin loss (best other logit minus the true one) at the adversarial point is not above its value on the clean image. The attack made no progress where it failed, so its gradients lead nowhere (gradient masking, a non-differentiable or misleading model) and the robust accuracy may be far too high. Try a black-box attack ('square'), 'autoattack', or return the model's logits.`,
+  };
+}
+
+/**
+ * "Robust accuracy does not fall as eps grows", for results at several budgets on the same
+ * samples: a pair of budgets where the larger one's robust accuracy is above the smaller one's
+ * beyond their intervals (the larger budget's lower bound above the smaller budget's upper bound).
+ * Every perturbation inside the smaller ball lies inside the larger, so a reliable attack's robust
+ * accuracy cannot rise; the per-sample form of the same fault is a curve's inversions.
+ */
+export function monotoneFlag(points: readonly { eps: number; robustAccuracy: number; lower: number; upper: number }[]): EvaluationFlag | undefined {
+  const sorted = [...points].sort((a, b) => a.eps - b.eps);
+  for (let i = 0; i < sorted.length; i++) {
+    for (let j = i + 1; j < sorted.length; j++) {
+      const [s, l] = [sorted[i]!, sorted[j]!];
+      if (l.lower > s.upper) {
+        const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+        return {
+          name: 'accuracy-not-falling-with-eps',
+          message: `robust accuracy does not fall as eps grows: ${pct(l.robustAccuracy)} [${pct(l.lower)}, ${pct(l.upper)}] at eps ${Number(l.eps.toPrecision(4))} is above ${pct(s.robustAccuracy)} [${pct(s.lower)}, ${pct(s.upper)}] at the smaller eps ${Number(s.eps.toPrecision(4))}, beyond both intervals. Every perturbation of the smaller budget is inside the larger one, so the attack at the larger budget misses adversarial examples it should find (a step size or schedule tied to eps that overshoots, or gradient masking). Use a stronger attack or more restarts.`,
+        };
+      }
+    }
+  }
+  return undefined;
 }

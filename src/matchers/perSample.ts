@@ -40,12 +40,12 @@ export function sampleOutcomes(result: AttackResult<any>, labels: Int32Array, id
 
 /**
  * Writes the per-sample outcomes of a check as reports/samples/<spec>/<test>/<model>-<call>/<attack>-<eps>.json (atomic)
- * and returns its path for the record's artefacts.
+ * and returns its path (the record's `samples`) and the per-class breakdown (the record's `perClass`).
  */
-export function writeSampleOutcomes(ctx: MatcherThis, model: unknown, result: AttackResult<any>, labels: Int32Array, ids: readonly string[], eps: number): string {
+export function writeSampleOutcomes(ctx: MatcherThis, model: unknown, result: AttackResult<any>, labels: Int32Array, ids: readonly string[], eps: number): { path: string; perClass: ReturnType<typeof sampleOutcomes>['perClass'] } {
   const { dir } = artefactDir('samples', ctx, model);
   const file = join(dir, `${result.name}-${Number(eps.toPrecision(4))}.json`);
   const { samples, perClass } = sampleOutcomes(result, labels, ids);
   writeFileAtomic(file, `${JSON.stringify({ attack: result.name, eps, n: samples.length, perClass, samples }, null, 1)}\n`);
-  return rel(file);
+  return { path: rel(file), perClass };
 }

@@ -5,6 +5,7 @@ import { wilsonInterval } from '../metrics/bootstrap.js';
 import { attackFrom, checkAttackOutput } from './attackOutput.js';
 import { checkCount, checkedLabels, checkOptions, checkModel, checkSamples, classCalls, imageSize, className, fmt, refuse, type MatcherOutcome, type MatcherThis, paramsText, record, savePanels } from './shared.js';
 import { writeSampleOutcomes } from './perSample.js';
+import { attackLossFlag } from '../attacks/lossFlag.js';
 import type { Samples } from '../data/samples.js';
 import { checkEps } from '../data/inputs.js';
 import type { ImageNote } from '../record/record.js';
@@ -21,7 +22,14 @@ export interface ResistAttackOptions {
   params?: Record<string, unknown>;
   /** How many of the least-perturbed successful examples to save as PNG triptychs. @defaultValue 3 */
   saveWorst?: number;
-  /** What an attack's evaluation flags (e.g. autoattack's gradient-masking checks) do: fail the check, or only appear in its message. @defaultValue 'fail' */
+  /**
+   * What the evaluation flags do: fail the check, or only appear in its message (and the record).
+   * The flags are the attack's own (autoattack's gradient-masking checks) and, for a built-in
+   * loss-maximising attack run untargeted, "the attack loss did not increase" (see `lossFlag`).
+   * "Robust accuracy does not fall as eps grows" needs several budgets: it is checked by
+   * `toHaveRobustnessCurve` and by `robustness eval` with a list of eps, not here.
+   * @defaultValue 'fail'
+   */
   flags?: 'fail' | 'warn';
 }
 
@@ -73,12 +81,15 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
     }
     const interval = wilsonInterval(hits, total);
     const value = hits / total;
-    const flags = (result as { flags?: { name?: string; message: string }[] }).flags ?? [];
     if (options.flags !== undefined && options.flags !== 'fail' && options.flags !== 'warn') throw new Error(`${name}: flags must be 'fail' or 'warn'; got ${JSON.stringify(options.flags)}.`);
+    const flags: { name?: string; message: string }[] = [...((result as { flags?: { name?: string; message: string }[] }).flags ?? [])];
+    const lossF = await attackLossFlag(model, a, { ...(result.params as Record<string, unknown>), ...options.params }, samples.images, result.adversarial, samples.labels, labels, predsBefore, predsAfter);
+    if (lossF) flags.push(lossF);
     // An unreliable evaluation fails either way round (.not included) unless flags are only warnings.
     const flagged = flags.length > 0 && options.flags !== 'warn';
     const measuredPass = minAccuracy !== undefined ? value >= threshold : value <= threshold;
-    const pass = flagged ? this.isNot : measuredPass;
+    // Vitest leaves isNot undefined on a plain call: a flagged record must still say pass: false.
+    const pass = flagged ? this.isNot === true : measuredPass;
     const flagText = flags.length ? `; evaluation flags${flagged ? " (failing the check; { flags: 'warn' } reports them only)" : ''}: ${flags.map((f) => f.message).join(' | ')}` : '';
     const metric = minAccuracy !== undefined ? 'robust accuracy' : 'attack success rate';
 
@@ -102,7 +113,7 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
       saved = `; ${worst.length} least-perturbed successes saved in ${shown}/ (original | adversarial | perturbation x${AMPLIFY})`;
     }
     // Beside the report, not among the artefacts (those are the PNGs the report's notes describe).
-    const perSample = writeSampleOutcomes(this, model, { ...result, predsBefore, predsAfter }, labels, samples.ids, eps);
+    const { path: perSample, perClass } = writeSampleOutcomes(this, model, { ...result, predsBefore, predsAfter }, labels, samples.ids, eps);
     const describe = () =>
       `${metric} under ${a.name} (${paramsText(params)}) was ${fmt(value)} [95% CI ${fmt(interval.lower)}, ${fmt(interval.upper)}] on n=${total}` +
       `${minAccuracy === undefined ? ` correctly classified of ${n}` : ''}; threshold ${cmp} ${threshold}; clean accuracy ${fmt(correctBefore / n)}${saved}${flagText}; per-sample outcomes in ${perSample}`;
@@ -121,6 +132,9 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
       artefacts,
       images,
       message: message(),
+      ...(flags.length ? { flags: flags.map((f) => ({ name: f.name ?? 'flag', message: f.message, failing: flagged })) } : {}),
+      samples: perSample,
+      perClass: perClass.map((c) => ({ ...c, class: className(samples, c.label) })),
     });
     return {
       pass,

@@ -36,7 +36,20 @@ export interface RobustnessRecord {
   message?: string;
   /** A robustness curve check's points, minimums and stored snapshot, for the report's plot. */
   curve?: RecordedCurve;
+  /** Reasons to distrust the measurement (evaluation flags), whether or not they failed the check. */
+  flags?: RecordedFlag[];
+  /** The check's per-sample outcomes file (JSON beside the report, relative to the project root). */
+  samples?: string;
+  /** Per true class: n, clean and robust accuracy (from the per-sample outcomes), for the report. */
+  perClass?: { label: number; class?: string; n: number; clean: number; robust: number }[];
   time: string;
+}
+
+/** An evaluation flag as recorded: its name, what was seen, and whether it failed the check (else a warning). */
+export interface RecordedFlag {
+  name: string;
+  message: string;
+  failing: boolean;
 }
 
 /** One measured point of a robustness curve with its 95% interval. */

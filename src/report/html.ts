@@ -1,6 +1,7 @@
 import type { PaperClaim } from './paper.js';
 import { renderPaperHtml } from './paperHtml.js';
 import { renderCurvePlot } from './curvePlot.js';
+import { renderCheckExtras } from './checkExtras.js';
 import { renderPanels } from './panels.js';
 import { budget, esc, num as plainNum, paramsLine } from './format.js';
 import { isEmbeddedSample, type RobustnessRecord } from '../record/record.js';
@@ -87,6 +88,7 @@ function checkDetail(r: RobustnessRecord, i: number, root: string): string {
   return `<section class="check ${ok ? 'pass' : 'fail'}" id="check-${i}"><h3><span class="verdict ${ok ? 'pass' : 'fail'}">${ok ? 'pass' : 'FAIL'}</span> ${esc(r.model)} · ${esc(r.test)}</h3>
 <p class="where">${esc(r.spec)} · ${esc(r.matcher)} · ${checkText(r, true)} · ${esc(r.metric)} ${valueText(r)}, threshold ${thresholdText(r)}, n = ${(num(r.n))} <a href="#row-${i}">back to the table</a></p>
 ${r.message ? (ok ? `<details><summary>the matcher's message (what a failure would have said)</summary><pre class="note">${esc(r.message)}</pre></details>` : `<pre class="message">${esc(r.message)}</pre>`) : ''}
+${renderCheckExtras(r)}
 ${renderCurvePlot(r)}
 ${renderPanels(r, root, `c${i}`)}
 </section>`;
@@ -114,6 +116,7 @@ table{border-collapse:collapse;margin:12px 0}th,td{border:1px solid #ccc;padding
 th{background:#f3f3f3;cursor:pointer}tr.fail td.verdict,td.fail,span.verdict.fail{background:#f8c9c9;font-weight:bold}tr.pass td.verdict,td.pass,span.verdict.pass{background:#cdeccd}
 tr.fail td{background:#fff3f3}td.none{color:#999}
 div.params,span.params{font:12px monospace;overflow-wrap:anywhere;color:#555;max-width:360px}div.message{font-size:12px;color:#8a1c1c;max-width:520px;margin-top:4px}span.ci{color:#666;font-size:12px}
+div.flags li.failing{color:#8a1c1c}div.flags li.warning{color:#8a5a00}table.per-class td{font-size:12px}
 pre.note{white-space:pre-wrap;color:#555;max-width:1100px}pre.message{white-space:pre-wrap;background:#fff3f3;border-left:4px solid #c33;padding:8px;max-width:1100px}
 td.sample,p.sample{background:#fff4d6}td.test{min-width:260px;max-width:520px}
 td.partly,span.partly{background:#fff4d6}span.pass{background:#e8f6e8}span.fail{background:#fde8e8}p.setup,p.measured{font-size:12px;color:#555}figure img.paper{image-rendering:auto;max-width:100%}
