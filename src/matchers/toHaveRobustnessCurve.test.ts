@@ -79,8 +79,10 @@ describe('toHaveRobustnessCurve', () => {
   it('passes when every point reaches its minimum, names the point below otherwise, and fails on an inconsistent curve', async () => {
     // The blind model answers class 0 whatever the input: its robust accuracy is the share of class 0 at every budget.
     const share = labels.filter((l) => l === 0).length / labels.length;
-    await expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1, 0.3], min: [share, share] });
-    await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1, 0.3], min: [share, share + 0.01] })).rejects.toThrow(/eps 0\.3000: \d\.\d+ \[95% CI .*\] \(min [\d.]+, BELOW\)/);
+    // Its zero gradient trips "the attack loss did not increase" at each budget (failing by default); as warnings the minimums decide.
+    await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1, 0.3], min: [share, share] })).rejects.toThrow(/curve flags \(failing the check.*at eps 0\.1, the attack loss did not increase.*at eps 0\.3, the attack loss did not increase/);
+    await expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1, 0.3], min: [share, share], flags: 'warn' });
+    await expect(expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1, 0.3], min: [share, share + 0.01], flags: 'warn' })).rejects.toThrow(/eps 0\.3000: \d\.\d+ \[95% CI .*\] \(min [\d.]+, BELOW\)/);
     await expect(expect(samples).toHaveRobustnessCurve(twitchy, lazy, { eps: [0.5, 0.7], min: [0, 0] })).rejects.toThrow(/curve flags \(failing the check.*broken at eps 0\.5000 survived the attack at eps 0\.7000/);
     await expect(samples).toHaveRobustnessCurve(twitchy, lazy, { eps: [0.5, 0.7], min: [0, 0], flags: 'warn' });
   });
@@ -98,7 +100,7 @@ describe('toHaveRobustnessCurve', () => {
 describe('toHaveRobustnessCurve records', () => {
   it('records the whole curve for the report: a point per budget with its interval, the minimums, and the verdict (a flagged curve fails under .not too)', async () => {
     const share = labels.filter((l) => l === 0).length / labels.length;
-    await expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1, 0.3], min: [share, share - 0.05] });
+    await expect(samples).toHaveRobustnessCurve(calm, 'pgd', { eps: [0.1, 0.3], min: [share, share - 0.05], flags: 'warn' });
     await expect(expect(samples).not.toHaveRobustnessCurve(twitchy, lazy, { eps: [0.5, 0.7], min: [0, 0] })).rejects.toThrow(/curve flags/);
     const mine = readResults().filter((r) => r.matcher === 'toHaveRobustnessCurve' && r.test.includes('records the whole curve'));
     expect(mine).toHaveLength(2);
@@ -116,6 +118,10 @@ describe('toHaveRobustnessCurve records', () => {
     expect(ok.threshold).toEqual({ op: '>=', value: share - 0.05 });
     expect(flagged.pass).toBe(false);
     expect(flagged.curve?.attack).toBe('lazy');
+    // Flags are in the record whether they failed the check (the lazy attack's) or only warned (the constant model's).
+    expect(ok.flags?.map((f) => [f.name, f.failing])).toEqual([['loss-not-increased', false], ['loss-not-increased', false]]);
+    expect(flagged.flags?.map((f) => f.name)).toContain('broken-at-smaller-eps-only');
+    expect(flagged.flags?.every((f) => f.failing)).toBe(true);
   });
 });
 

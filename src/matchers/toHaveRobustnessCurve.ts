@@ -16,8 +16,20 @@ export interface RobustnessCurveOptions {
   min?: number[];
   /** The attack's own parameters (seed, version, steps...), the same at every budget. */
   params?: Record<string, unknown>;
-  /** What the curve's flags (a sample broken at a smaller eps but not a larger one; the attack's own flags) do. @defaultValue 'fail' */
+  /**
+   * What the curve's flags do: fail the check, or only appear in its message and record. They are: a
+   * sample broken at a smaller eps but not at a larger one; robust accuracy not falling as eps grows
+   * (a larger budget's point above a smaller one's beyond both intervals); the attack loss did not
+   * increase at a budget (built-in loss-maximising attacks); the attack's own flags (autoattack's).
+   * @defaultValue 'fail'
+   */
   flags?: 'fail' | 'warn';
+  /**
+   * Attack at each budget only the samples still correct at the smaller ones (see `CurveOptions.reuse`
+   * of `robustnessCurve`: the curve then falls by construction, and the two eps flags cannot fire).
+   * @defaultValue false
+   */
+  reuse?: boolean;
   /**
    * Name of a curve snapshot, snapshots/<spec>/<name>.curve.json (under the plugin's snapshotDir when set): the first run stores the curve,
    * later runs (a new model release) fail where the curve falls below it beyond the intervals.
@@ -36,7 +48,7 @@ export interface RobustnessCurveOptions {
 export async function toHaveRobustnessCurve(this: SnapshotThis, received: unknown, model: Classifier, attack: string | Attack<any>, options: RobustnessCurveOptions): Promise<MatcherOutcome> {
   const name = 'toHaveRobustnessCurve';
   const samples = await checkSamples(received, name);
-  checkOptions(name, options ?? {}, ['eps', 'min', 'params', 'flags', 'snapshot']);
+  checkOptions(name, options ?? {}, ['eps', 'min', 'params', 'flags', 'snapshot', 'reuse']);
   const eps = options?.eps;
   // Without minimums the check is the snapshot (and the curve's consistency); with neither it would check nothing.
   const min = options?.min ?? (options?.snapshot !== undefined && Array.isArray(eps) ? eps.map(() => 0) : undefined);
@@ -48,12 +60,13 @@ export async function toHaveRobustnessCurve(this: SnapshotThis, received: unknow
   for (const [i, m] of min.entries()) if (!(typeof m === 'number' && m >= 0 && m <= 1)) throw new RangeError(`${name}: min[${i}] must be in [0, 1]; got ${String(m)}.`);
   if (options.flags !== undefined && options.flags !== 'fail' && options.flags !== 'warn') throw new Error(`${name}: flags must be 'fail' or 'warn'; got ${JSON.stringify(options.flags)}.`);
   await checkedLabels(model, samples, name);
-  const curve: RobustnessCurve = await robustnessCurve(model, samples.images, samples.labels, attack, eps, options.params);
+  const curve: RobustnessCurve = await robustnessCurve(model, samples.images, samples.labels, attack, eps, options.params, { reuse: options.reuse });
   const below = curve.points.map((p, i) => (p.robustAccuracy < min[i]! ? i : -1)).filter((i) => i >= 0);
-  const flags = [
-    ...curve.inversions.map((v) => `${v.samples.length} sample(s) broken at eps ${fmt(v.eps, 4)} survived the attack at eps ${fmt(v.largerEps, 4)} (e.g. sample ${v.samples[0]}): the attack missed adversarial examples inside its budget; use a stronger attack or more restarts`),
+  const flagList = [
+    ...curve.inversions.map((v) => ({ name: 'broken-at-smaller-eps-only', message: `${v.samples.length} sample(s) broken at eps ${fmt(v.eps, 4)} survived the attack at eps ${fmt(v.largerEps, 4)} (e.g. sample ${v.samples[0]}): the attack missed adversarial examples inside its budget; use a stronger attack or more restarts` })),
     ...curve.flags,
   ];
+  const flags = flagList.map((f) => f.message);
   const flagged = flags.length > 0 && options.flags !== 'warn';
   let snap: CurveSnapshotOutcome | undefined;
   if (options.snapshot !== undefined) {
@@ -76,7 +89,7 @@ export async function toHaveRobustnessCurve(this: SnapshotThis, received: unknow
     matcher: name,
     data: samples.source,
     method: curve.attack,
-    params: { ...(options.params ?? {}), eps: [...eps], ...(flags.length ? { flags } : {}) },
+    params: { ...(options.params ?? {}), eps: [...eps], ...(curve.reused ? { reuse: true } : {}), ...(flags.length ? { flags } : {}) },
     metric: 'robustnessCurve',
     value: last.robustAccuracy,
     interval: { lower: last.lower, upper: last.upper, level: 0.95 },
@@ -85,6 +98,7 @@ export async function toHaveRobustnessCurve(this: SnapshotThis, received: unknow
     pass: flagged ? false : pass,
     artefacts: [],
     message: message(),
+    ...(flagList.length ? { flags: flagList.map((f) => ({ name: f.name, message: f.message, failing: flagged })) } : {}),
     curve: {
       attack: curve.attack,
       points: curve.points.map(({ eps: e, robustAccuracy, lower, upper }) => ({ eps: e, robustAccuracy, lower, upper })),
