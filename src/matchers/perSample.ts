@@ -49,3 +49,22 @@ export function writeSampleOutcomes(ctx: MatcherThis, model: unknown, result: At
   writeFileAtomic(file, `${JSON.stringify({ attack: result.name, eps, n: samples.length, perClass, samples }, null, 1)}\n`);
   return { path: rel(file), perClass };
 }
+
+/**
+ * Writes a robustness curve's per-sample outcomes (correct after the attack at each budget) with
+ * a per-class robust accuracy at each budget as
+ * reports/samples/<spec>/<test>/<model>-<call>/<attack>-curve.json (atomic); returns its path for the record's `samples`.
+ */
+export function writeCurveOutcomes(ctx: MatcherThis, model: unknown, curve: { attack: string; points: readonly { eps: number }[]; correct: readonly (readonly boolean[])[]; reused?: boolean }, labels: Int32Array, ids: readonly string[]): string {
+  const { dir } = artefactDir('samples', ctx, model);
+  const file = join(dir, `${curve.attack}-curve.json`);
+  const eps = curve.points.map((p) => p.eps);
+  const samples = Array.from(labels, (label, i) => ({ id: ids[i] ?? String(i), label, robust: curve.correct.map((row) => row[i]!) }));
+  const classes = [...new Set(labels)].sort((a, b) => a - b);
+  const perClass = classes.map((c) => {
+    const mine = samples.filter((s) => s.label === c);
+    return { label: c, n: mine.length, robust: eps.map((_, k) => mine.filter((s) => s.robust[k]).length / mine.length) };
+  });
+  writeFileAtomic(file, `${JSON.stringify({ attack: curve.attack, eps, reused: curve.reused ?? false, n: samples.length, perClass, samples }, null, 1)}\n`);
+  return rel(file);
+}

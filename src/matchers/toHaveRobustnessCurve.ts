@@ -8,6 +8,7 @@ import { fileSafe } from './callCounter.js';
 import { checkEps } from '../data/inputs.js';
 import { checkedLabels, checkOptions, checkSamples, imageSize, fmt, type MatcherOutcome, record } from './shared.js';
 import { type SnapshotThis, updateMode } from './toMatchHeatmapSnapshot.js';
+import { writeCurveOutcomes } from './perSample.js';
 
 export interface RobustnessCurveOptions {
   /** Budgets, strictly increasing (e.g. `[1, 2, 4, 8].map((e) => e / 255)`). */
@@ -81,9 +82,11 @@ export async function toHaveRobustnessCurve(this: SnapshotThis, received: unknow
     `robust accuracy under ${curve.attack} on n=${curve.n}: ` +
     curve.points.map((p, i) => `eps ${fmt(p.eps, 4)}: ${fmt(p.robustAccuracy)} [95% CI ${fmt(p.lower)}, ${fmt(p.upper)}] (min ${min[i]}${below.includes(i) ? ', BELOW' : ''})`).join('; ') +
     (flags.length ? `; curve flags${flagged ? " (failing the check; { flags: 'warn' } reports them only)" : ''}: ${flags.join(' | ')}` : '') +
-    (snap ? `; ${snapshotText(snap)}` : '');
+    (snap ? `; ${snapshotText(snap)}` : '') +
+    `; per-sample outcomes in ${perSample}`;
   const message = () => (this.isNot ? `expected the curve NOT to stay above its minimums: ${describe()}` : `expected the curve to stay above its minimums: ${describe()}`);
   const last = curve.points[curve.points.length - 1]!;
+  const perSample = writeCurveOutcomes(this, model, curve, Int32Array.from(await samples.labels.data()), samples.ids);
   // The row's value is the largest budget's point (the curve's hardest); the whole curve goes to the plot.
   record(this, model, {
     matcher: name,
@@ -99,6 +102,7 @@ export async function toHaveRobustnessCurve(this: SnapshotThis, received: unknow
     artefacts: [],
     message: message(),
     ...(flagList.length ? { flags: flagList.map((f) => ({ name: f.name, message: f.message, failing: flagged })) } : {}),
+    samples: perSample,
     curve: {
       attack: curve.attack,
       points: curve.points.map(({ eps: e, robustAccuracy, lower, upper }) => ({ eps: e, robustAccuracy, lower, upper })),

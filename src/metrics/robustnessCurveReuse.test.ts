@@ -1,6 +1,7 @@
 // Robustness curves with reuse across budgets (only the samples still correct are attacked at the
 // next budget), against the full computation; and the "robust accuracy does not fall as eps
 // grows" flag on a model built so that a larger step lands back in the true class.
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../setup.js';
@@ -91,6 +92,15 @@ describe('robustnessCurve with reuse', () => {
     await expect(samples).toHaveRobustnessCurve(model, 'pgd', { eps: [0.05, 0.3], min: [0, 0], reuse: true, params: { steps: 3 } });
     const mine = readResults().filter((r) => r.test.includes('the record says reuse'));
     expect(mine[0]!.params.reuse).toBe(true);
+    // The record points to the curve's per-sample outcomes: each sample's verdict at each budget, and per class.
+    const file = JSON.parse(readFileSync(mine[0]!.samples!, 'utf8'));
+    expect(mine[0]!.samples).toMatch(/^reports\/samples\/.*pgd-curve\.json$/);
+    expect(file.eps).toEqual([0.05, 0.3]);
+    expect(file.reused).toBe(true);
+    expect(file.samples).toHaveLength(24);
+    expect(file.samples.map((x: { id: string }) => x.id)).toEqual(samples.ids);
+    expect([0, 1].map((k) => file.samples.filter((x: { robust: boolean[] }) => x.robust[k]).length / 24)).toEqual(mine[0]!.curve!.points.map((p) => p.robustAccuracy));
+    expect(file.perClass.reduce((t: number, c: { n: number }) => t + c.n, 0)).toBe(24);
     await expect(expect(samples).toHaveRobustnessCurve(model, 'pgd', { eps: [0.05], min: [0], reuse: 'yes' as never })).rejects.toThrow(/reuse must be true or false/);
   });
 });
