@@ -4,7 +4,7 @@ import { apgd } from './apgd.js';
 import { apgdTargeted } from './apgdTargeted.js';
 import { checkBatch, checkClasses, readLabels } from '../data/inputs.js';
 import { COMMON_DEFAULTS } from './defineAttack.js';
-import { modelFlags, type EvaluationFlag } from './flags.js';
+import { lossFlag, modelFlags, type EvaluationFlag } from './flags.js';
 import { checkEps } from '../data/inputs.js';
 import { getNorm } from './norms.js';
 import { writeRows } from './rows.js';
@@ -73,7 +73,7 @@ export interface AutoAttackResult extends AttackResult<AutoAttackParams> {
   brokenBy: (AutoAttackStage['label'] | 'clean' | null)[];
   /** Per attack, in the order run. */
   stages: AutoAttackStageReport[];
-  /** Reasons to distrust the figure (randomized model, degenerate gradients, saturated softmax, black-box beating white-box); empty when none. */
+  /** Reasons to distrust the figure (randomized model, degenerate gradients, saturated softmax, APGD-CE's loss not increasing, black-box beating white-box); empty when none. */
   flags: EvaluationFlag[];
 }
 
@@ -136,6 +136,13 @@ async function run(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, overrides?
       let r: AttackResult;
       try {
         r = await stage.attack.run(model, xs, ys, { ...stage.params, eps: params.eps, norm: params.norm, seed: params.seed, batchSize: params.batchSize, output: clf.output });
+        if (stage.label === 'apgd-ce') {
+          // APGD-CE hands back its highest-loss point for the samples it did not break: did the loss rise there?
+          const after = rows.map((row, k) => r.predsAfter[k] === labels[row]);
+          const stalled = await lossFlag(clf, xs, r.adversarial, ys, rows.map(() => true), after, params.batchSize);
+          queries.forward += 2 * rows.length;
+          if (stalled) flags.push({ name: stalled.name, message: `APGD-CE: ${stalled.message}` });
+        }
       } finally {
         tf.dispose([xs, ys]);
       }

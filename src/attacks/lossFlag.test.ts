@@ -8,6 +8,7 @@ import { resolveClassifier } from '../models/classifier.js';
 import { loadModel } from '../models/io.js';
 import { wilsonInterval } from '../metrics/bootstrap.js';
 import { apgd } from './apgd.js';
+import { autoattack } from './autoattack.js';
 import { deepfool } from './deepfool.js';
 import { fgsm } from './fgsm.js';
 import { LOSS_NOT_INCREASED_SHARE, lossFlag, marginLoss, monotoneFlag } from './flags.js';
@@ -23,6 +24,8 @@ const honest = { predict: (x: tf.Tensor4D) => logitsOf(x) };
 // Identity forward, negated gradient backward: every gradient attack walks the wrong way, while
 // the gradient stays finite and non-zero (so the degenerate-gradient flag cannot see it).
 const reverse = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({ value: tf.clone(args[0] as tf.Tensor), gradFunc: (dy: tf.Tensor) => tf.neg(dy) }));
+// Quantising the input to 8 bits makes the gradient zero almost everywhere (tf.round's is zero).
+const quantised = { predict: (x: tf.Tensor4D) => tf.tidy(() => logitsOf(tf.div(tf.round(tf.mul(x, 255)), 255))) };
 const misleading = { predict: (x: tf.Tensor4D) => tf.tidy(() => logitsOf(reverse(x) as tf.Tensor)) };
 
 async function attackAndFlag(model: typeof honest, attack: Attack<any>, params: Record<string, unknown>) {
@@ -57,6 +60,21 @@ describe('the attack loss did not increase', () => {
       expect(fine.unbroken).toBeGreaterThan(0);
       expect(fine.flag).toBeUndefined();
     }
+  });
+
+  it("autoattack checks its APGD-CE stage (it hands back the clean image where nothing broke a sample)", async () => {
+    const x = tf.randomUniform([12, ...SHAPE], 0, 1, 'float32', 6) as tf.Tensor4D;
+    const y = tf.tidy(() => tf.argMax(honest.predict(x), 1).toInt() as tf.Tensor1D);
+    // APGD keeps its highest-loss point, so a misleading gradient may still raise the loss by
+    // exploration (the black-box flag catches that model); a zero gradient leaves APGD at its random start.
+    const fooled = await autoattack.run(quantised, x, y, { eps: 0.02, version: 'cheap', output: 'logits' });
+    expect(fooled.flags.find((f) => f.name === 'loss-not-increased')?.message).toMatch(/^APGD-CE: the attack loss did not increase: for \d+ of the \d+ samples/);
+    const fine = await autoattack.run(honest, x, y, { eps: 0.02, version: 'cheap', output: 'logits' });
+    expect(fine.brokenBy.filter((b) => b === null).length).toBeGreaterThan(0);
+    expect(fine.flags).toEqual([]);
+    // The matcher leaves the ensemble's result to its own flags.
+    expect(await attackLossFlag(honest, autoattack, {}, x, x, y, Int32Array.from(await y.data()), fine.predsBefore, fine.predsBefore)).toBeUndefined();
+    tf.dispose([x, y, fooled.adversarial, fine.adversarial]);
   });
 
   it('judges only built-in loss-maximising attacks run untargeted', async () => {
