@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../setup.js';
 import { makeSamples, type Samples } from '../data/samples.js';
 import { renderHtml } from '../report/html.js';
-import { readResults } from '../report/record.js';
+import { readResults } from '../record/record.js';
 
 const D = 48;
 const w = tf.randomNormal([D, 5], 0, 0.5, 'float32', 3);

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../setup.js';
 import { makeSamples, type Samples } from '../data/samples.js';
-import { readResults } from '../report/record.js';
+import { readResults } from '../record/record.js';
 import { bandsDataset } from '../test-support/synthetic.js';
 import { fragileModel } from '../test-support/tinyModels.js';
 import { robustnessCurve, type RobustnessCurve } from './robustnessCurve.js';

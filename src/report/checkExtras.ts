@@ -1,5 +1,5 @@
 import { esc } from './format.js';
-import type { RobustnessRecord } from './record.js';
+import type { RobustnessRecord } from '../record/record.js';
 
 const pct = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : esc(String(v)));
 
