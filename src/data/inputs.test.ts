@@ -54,7 +54,8 @@ describe('input checks shared by attacks, attributions and matchers', () => {
     const model = constantModel();
     const labelReads = vi.spyOn(samples.labels, 'data');
     const rangeReads = vi.spyOn(samples.images, 'min');
-    await expect(samples).toResistAttack(model, 'fgsm', 0.05, { minAccuracy: 0, saveWorst: 0 });
+    // The constant model's zero gradient trips "the attack loss did not increase"; as a warning the check passes.
+    await expect(samples).toResistAttack(model, 'fgsm', 0.05, { minAccuracy: 0, saveWorst: 0, flags: 'warn' });
     expect(labelReads).toHaveBeenCalledTimes(1);
     expect(rangeReads).toHaveBeenCalledTimes(1);
     samples.dispose();
