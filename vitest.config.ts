@@ -29,7 +29,9 @@ export default defineConfig({
           include: ['src/**/*.test.ts', 'e2e/readmeBlocks.test.ts'],
           // Unit tests never reach the dataset authors' site: the first-use download is tested
           // against a server on 127.0.0.1, with this lifted inside the test.
-          env: { ROBUSTNESS_OFFLINE: '1' },
+          // Attacks and attributions run in each test's own thread (Vitest already runs a file per
+          // core); src/workers/pool.test.ts turns the worker threads on and compares.
+          env: { ROBUSTNESS_OFFLINE: '1', ROBUSTNESS_WORKERS: '0' },
           setupFiles: [src('test-support/setup-env.ts')],
           testTimeout: 120_000,
           hookTimeout: 120_000,

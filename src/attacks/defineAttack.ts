@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { checkBatch, checkClasses, readLabels } from '../data/inputs.js';
 import { resolveClassifier, type Classifier, type ResolvedClassifier } from '../models/classifier.js';
 import { getNorm } from './norms.js';
+import { setChunkRows, type ChunkRows } from './chunkRows.js';
+import { runPooledAttack, type PieceResult } from '../workers/pool.js';
 import type { Attack, AttackContext, AttackResult, AttackSpec, CommonParams, QueryCounts } from './types.js';
 
 /** Defaults shared by every attack (see {@link CommonParams}). */
@@ -31,6 +33,27 @@ function fillParams<P extends CommonParams>(spec: AttackSpec<P>, overrides: Part
   if (!Number.isInteger(params.seed)) throw new TypeError(`${spec.name}: seed must be an integer; got ${String(params.seed)}.`);
   if (!Number.isInteger(params.batchSize) || params.batchSize < 1) throw new RangeError(`${spec.name}: batchSize must be a positive integer; got ${String(params.batchSize)}.`);
   return params;
+}
+
+/** One piece of a chunk for a worker thread (src/workers): rows of the chunk with its seed. */
+export interface AttackPiece {
+  clf: ResolvedClassifier;
+  x: tf.Tensor4D;
+  labels: tf.Tensor1D;
+  target: tf.Tensor1D | undefined;
+  labelsHost: Int32Array;
+  targetHost: Int32Array | undefined;
+  seed: number;
+  rows: ChunkRows;
+  params: CommonParams;
+}
+
+/** Each attack's chunk runner, for worker threads that attack part of a batch. */
+const pieceRunners = new WeakMap<Attack<any>, (piece: AttackPiece) => Promise<PieceResult>>();
+
+/** Runs `attack` (made by {@link defineAttack}) on one piece of a chunk, as its own `run` would on that chunk. */
+export function attackPieceRunner(attack: Attack<any>): ((piece: AttackPiece) => Promise<PieceResult>) | undefined {
+  return pieceRunners.get(attack);
 }
 
 /**
@@ -72,6 +95,16 @@ export function defineAttack<P extends CommonParams>(spec: AttackSpec<P>): Attac
     if (targets) checkClasses(name, 'target', targets, clf.numClasses);
     const budget = spec.budget?.(params);
     const norm = budget ? getNorm(budget.norm) : undefined;
+
+    // Built-in attacks on a model the worker threads can copy run there, part of the batch each
+    // (src/workers/pool.ts); same chunks, same seeds, same results.
+    const pooled = await runPooledAttack(self, { model, x, labelsHost, targets, params, output: clf.output });
+    if (pooled) {
+      const success = Array.from(pooled.predsAfter, (p, i) => (targets ? p === targets[i] : p !== pooled.predsBefore[i]));
+      const result: AttackResult<P> = { name, adversarial: pooled.adversarial, predsBefore: pooled.predsBefore, predsAfter: pooled.predsAfter, success, linf: pooled.linf, l2: pooled.l2, queries: pooled.queries, params: Object.freeze({ ...params }) };
+      if (targets) result.target = targets;
+      return result;
+    }
 
     const queries: QueryCounts = { forward: 0, gradient: 0 };
     const advChunks: tf.Tensor4D[] = [];
@@ -134,6 +167,7 @@ export function defineAttack<P extends CommonParams>(spec: AttackSpec<P>): Attac
     params: P,
     norm: ReturnType<typeof getNorm> | undefined,
     eps: number | undefined,
+    rows?: ChunkRows,
   ) {
     let inGrad = 0;
     const logits = (xb: tf.Tensor4D): tf.Tensor2D => {
@@ -165,6 +199,7 @@ export function defineAttack<P extends CommonParams>(spec: AttackSpec<P>): Attac
       logits,
       grad,
     };
+    setChunkRows(ctx, rows);
     const raw = await spec.perturb(ctx, params);
     if (!(raw instanceof tf.Tensor) || raw.rank !== 4 || !tf.util.arraysEqual(raw.shape, x.shape)) {
       if (raw instanceof tf.Tensor && raw !== x) raw.dispose();
@@ -193,7 +228,19 @@ export function defineAttack<P extends CommonParams>(spec: AttackSpec<P>): Attac
     }
   }
 
-  return Object.freeze({ name, defaults, run });
+  const self: Attack<P> = Object.freeze({ name, defaults, run });
+  pieceRunners.set(self, async (piece) => {
+    const p = piece.params as P;
+    const budget = spec.budget?.(p);
+    const queries: QueryCounts = { forward: 0, gradient: 0 };
+    const res = await attackChunk(piece.clf, piece.x, piece.labels, piece.target, piece.labelsHost, piece.targetHost, piece.seed, queries, p, budget ? getNorm(budget.norm) : undefined, budget?.eps, piece.rows);
+    try {
+      return { adversarial: new Float32Array(await res.adversarial.data()), predsBefore: res.predsBefore, predsAfter: res.predsAfter, linf: res.linf, l2: res.l2, queries };
+    } finally {
+      res.adversarial.dispose();
+    }
+  });
+  return self;
 }
 
 async function argmaxHost(f: () => tf.Tensor2D): Promise<Int32Array> {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { yieldToEventLoop } from '../util/yield.js';
+import { chunkRandomStart } from './chunkRows.js';
 import type { Norm } from './norms.js';
 import type { AttackContext } from './types.js';
 
@@ -32,7 +33,7 @@ export async function gradientLoop(ctx: AttackContext, o: GradientLoopOptions): 
   const x0 = ctx.x;
   const sign = ctx.targeted ? -1 : 1;
   let x: tf.Tensor4D = o.randomStart
-    ? tf.tidy(() => tf.clipByValue(tf.add(x0, o.norm.randomStart(x0.shape, o.eps, ctx.seed)), 0, 1) as tf.Tensor4D)
+    ? tf.tidy(() => tf.clipByValue(tf.add(x0, chunkRandomStart(ctx, o.norm, o.eps)), 0, 1) as tf.Tensor4D)
     : tf.clone(x0);
   try {
     for (let step = 0; step < o.steps; step++) {

@@ -9,6 +9,7 @@ import { isOnnxModel, type OnnxModel } from '../models/onnx/index.js';
 import { layerTap, onnxTap } from '../models/featureTap.js';
 import { findGradCamLayer, findLayerByName } from '../models/layers.js';
 import { fromModel } from './provenance.js';
+import { runPooledMaps } from '../workers/pool.js';
 
 /** Parameters of {@link gradcam}. */
 export interface GradCamParams extends AttributionCommon {
@@ -59,6 +60,9 @@ async function gradcamMaps(model: Classifier, x: tf.Tensor4D, params?: Partial<G
   const clf = await resolveClassifier(model, { output: p.output }, x);
   // Without given targets the predicted class is read off the capture pass below.
   const targets = p.target === undefined ? undefined : await resolveTargets('gradcam', clf, x, p.target, p.batchSize);
+  // On the worker threads, part of the batch each, when they can take the model (src/workers).
+  const pooled = await runPooledMaps('gradcam', model, x, { ...p }, targets);
+  if (pooled) return pooled;
   const [H, W] = [x.shape[1], x.shape[2]];
   return inChunks(x, p.batchSize, async (chunk, start) => {
     let feature: tf.Tensor | undefined;

@@ -4,6 +4,7 @@ import { yieldToEventLoop } from '../util/yield.js';
 import { ATTRIBUTION_COMMON_DEFAULTS, type AttributionCommon, fillAttributionParams, prepareAttribution } from './common.js';
 import { normalizeMaps } from './heatmap.js';
 import { fromModel } from './provenance.js';
+import { runPooledMaps } from '../workers/pool.js';
 
 /** Parameters of {@link occlusion}. */
 export interface OcclusionParams extends AttributionCommon {
@@ -51,6 +52,9 @@ async function occlusionMaps(model: Classifier, x: tf.Tensor4D, params?: Partial
     if (!(typeof p.fill === 'number' && p.fill >= 0 && p.fill <= 1)) throw new RangeError(`occlusion: fill must lie in [0, 1]; got ${String(p.fill)}.`);
   }
   const { clf, targets } = await prepareAttribution('occlusion', model, x, p);
+  // On the worker threads, part of the batch each, when they can take the model (src/workers).
+  const pooled = await runPooledMaps('occlusion', model, x, { ...p }, targets);
+  if (pooled) return pooled;
   const ys = patchOffsets(H, p.patch, p.stride);
   const xs = patchOffsets(W, p.patch, p.stride);
   const P = ys.length * xs.length;

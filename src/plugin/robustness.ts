@@ -54,6 +54,9 @@ export function robustness(options: RobustnessPluginOptions = {}): Plugin {
       if (o.snapshotDir) process.env.ROBUSTNESS_SNAPSHOT_DIR ??= resolve(root, o.snapshotDir);
     },
     configureVitest({ vitest }) {
+      // Attacks share the cores among the test files Vitest runs at once (src/workers/pool.ts).
+      const files = Number(vitest.config.maxWorkers);
+      if (Number.isInteger(files) && files > 0) process.env.ROBUSTNESS_PARALLEL_FILES ??= String(files);
       // Reporters are created after this hook; one robustness reporter per run, even when several
       // projects use the plugin or the config already lists it.
       const reporters = vitest.config.reporters as unknown[];

@@ -144,3 +144,9 @@ export function restoreStockKernels(backendName: string, kernelNames?: readonly 
     stockKernels.delete(key);
   }
 }
+
+/** Whether {@link installFastKernels} replaced kernels of `backendName` (and they were not put back since). */
+export function fastKernelsInstalled(backendName: string): boolean {
+  for (const key of stockKernels.keys()) if (key.startsWith(`${backendName}/`)) return true;
+  return false;
+}
