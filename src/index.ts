@@ -2,6 +2,7 @@
 export * from './util/index.js';
 export * from './record/index.js';
 export * from './backend/index.js';
+export * from './workers/index.js';
 export * from './data/index.js';
 export * from './models/index.js';
 export * from './train/index.js';

@@ -5,8 +5,11 @@
 import { announceOncePerRun } from './backend/announce.js';
 import { initBackend } from './backend/select.js';
 import { registerMatchers } from './matchers/register.js';
+import { warmWorkerThreads } from './workers/pool.js';
 
 export type { RobustnessMatchers } from './matchers/types.js';
 
 announceOncePerRun(await initBackend({ announce: false }));
+// The attack threads start now, beside the test's loading of data and model (src/workers/pool.ts).
+warmWorkerThreads();
 registerMatchers();

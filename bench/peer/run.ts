@@ -3,7 +3,8 @@
 // training step and input gradient (batch 64), the two sides alternating round by round so both
 // see the same background load. Also times Grad-CAM and the sliding patch here (no peer).
 // Writes the "peer" section of bench/RESULTS.md. Run: npx tsx bench/peer/run.ts
-// (PEER_ROUNDS=n for more rounds, PEER_THREADS=n for PyTorch's thread count, 2 by default). Without PyTorch the peer side is skipped and the command to
+// (PEER_ROUNDS=n for more rounds, PEER_THREADS=n for PyTorch's thread count, 2 by default;
+// PEER_MODES=stock,frozen,pool chooses this project's settings, PEER_WORKERS=n the pool's threads, 2 by default). Without PyTorch the peer side is skipped and the command to
 // install it is printed.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { initBackend } from '../../src/backend/index.js';
 import { cifar10 } from '../../src/data/index.js';
 import { loadModel, predictClasses } from '../../src/models/index.js';
 import { setFrozenInference } from '../../src/models/frozen.js';
+import { closeWorkerPool, setWorkerThreads } from '../../src/workers/pool.js';
 import { machineLine, writeResultsSection } from '../results.js';
 import { useSharedCifar } from './data.js';
 import { inputGradient, smallCnn, trainStep } from '../smallCnn.js';
@@ -31,6 +33,14 @@ const EPS = 8 / 255;
 const MODEL_DIR = fileURLToPath(new URL('../../fixtures/models/resnet20-base', import.meta.url));
 const PEER = fileURLToPath(new URL('./torch_peer.py', import.meta.url));
 const PYTHON = process.env.PEER_PYTHON ?? '/usr/bin/python3';
+const WORKERS = Number(process.env.PEER_WORKERS ?? 2);
+type Mode = 'stock' | 'frozen' | 'pool';
+
+/** stock: layer by layer; frozen: the folded graph; pool: the frozen graph on WORKERS worker threads. */
+function useMode(mode: Mode): void {
+  setFrozenInference(mode !== 'stock');
+  setWorkerThreads(mode === 'pool' ? WORKERS : 0);
+}
 const INSTALL = 'apt-get update && apt-get install -y python3-torch   (Debian\'s PyTorch; the peer runs with /usr/bin/python3, or set PEER_PYTHON)';
 
 /** The PyTorch process: one JSON command per line in, one JSON answer per line out. */
@@ -90,7 +100,7 @@ async function main(): Promise<void> {
   const samples = await cifar10.test({ count: IMAGES, seed: 1 });
   const x = samples.images;
   const y = samples.labels;
-  const modes = (process.env.PEER_MODES ?? 'stock,frozen').split(',') as ('stock' | 'frozen')[];
+  const modes = (process.env.PEER_MODES ?? 'stock,frozen,pool').split(',') as Mode[];
 
   const dir = mkdtempSync(join(tmpdir(), 'peer-'));
   const { peer, why } = await Peer.start();
@@ -103,7 +113,7 @@ async function main(): Promise<void> {
   try {
     const preds: Record<string, Int32Array> = {};
     for (const mode of modes) {
-      setFrozenInference(mode === 'frozen');
+      useMode(mode);
       preds[mode] = await predictClasses(model, x);
     }
     const ref = preds[modes[0]!]!;
@@ -126,14 +136,31 @@ async function main(): Promise<void> {
     trainStep(smallModel, opt, sx, sy);
     tf.dispose(inputGradient(smallModel, sx, sy));
 
+    if (modes.includes('pool')) {
+      // Starting the threads (tfjs, wasm, kernels, the model's copy) is paid once per process; timed apart.
+      useMode('pool');
+      const t = performance.now();
+      const few = x.slice([0, 0, 0, 0], [2 * WORKERS, -1, -1, -1]);
+      const fy = y.slice([0], [2 * WORKERS]);
+      const r = await attacks.pgd.run(model, few, fy, { eps: EPS, steps: 1 });
+      push('pool start', performance.now() - t);
+      // Each thread's first Grad-CAM and sliding patch build their parts of the frozen graph once.
+      const warm = [await gradcam(model, few), await occlusion(model, few, { patch: 4, stride: 8 })];
+      tf.dispose([r.adversarial, few, fy, ...warm]);
+    }
     for (let round = 0; round < ROUNDS; round++) {
+      let frozenAdv: Float32Array | undefined;
       for (const mode of modes) {
-        setFrozenInference(mode === 'frozen');
+        useMode(mode);
         let t = performance.now();
         let c = cpuNow();
         const r = await attacks.pgd.run(model, x, y, { eps: EPS, batchSize: BATCH, seed: round });
         push(`pgd ${mode}`, (IMAGES / (performance.now() - t)) * 1000);
         push(`pgd ${mode} cpu`, (cpuNow() - c) / IMAGES);
+        // The pool's adversarial images against the calling thread's (same seed, same round).
+        const adv = (await r.adversarial.data()) as Float32Array;
+        if (mode === 'frozen') frozenAdv = adv;
+        if (mode === 'pool' && frozenAdv) push('pool vs frozen', adv.reduce((m, v, i) => Math.max(m, Math.abs(v - frozenAdv![i]!)), 0));
         r.adversarial.dispose();
         const hundred = x.slice([0, 0, 0, 0], [BATCH, -1, -1, -1]);
         t = performance.now();
@@ -150,7 +177,7 @@ async function main(): Promise<void> {
         push(`occlusion ${mode} cpu`, (4 / (cpuNow() - c)) * 1000);
         tf.dispose([maps, few]);
       }
-      setFrozenInference(true);
+      useMode('frozen');
       if (peer) {
         const p = await peer.ask({ cmd: 'pgd', batch: BATCH, eps: EPS, steps: 10, seed: round });
         push('pgd peer', IMAGES / (p.seconds as number));
@@ -182,6 +209,7 @@ async function main(): Promise<void> {
     tf.dispose([sx, sy]);
     smallModel.dispose();
   } finally {
+    await closeWorkerPool();
     await peer?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -191,10 +219,10 @@ async function main(): Promise<void> {
   const ratio = (ours: number[], theirs: number[], higherIsBetter: boolean) =>
     theirs.length ? range(ours.map((o, i) => (higherIsBetter ? o / theirs[i]! : theirs[i]! / o)), 2) + 'x' : 'n/a (no peer)';
   const perRound = (v: number[]) => Array.from({ length: ROUNDS }, (_, r) => median(v.slice(r * SMALL_REPS, (r + 1) * SMALL_REPS)));
-  const last = modes[modes.length - 1]!;
+  const label = (m: Mode) => (m === 'pool' ? `frozen, ${WORKERS} worker threads` : m);
   const lines: string[] = [];
   for (const mode of modes) {
-    lines.push(`| PGD-10, Linf 8/255, 500 images, batch 100 (${mode}) | ${range(get(`pgd ${mode}`), 1)} img/s | ${peer ? range(get('pgd peer'), 1) + ' img/s' : 'n/a'} | ${ratio(get(`pgd ${mode}`), get('pgd peer'), true)} |`);
+    lines.push(`| PGD-10, Linf 8/255, 500 images, batch 100 (${label(mode)}) | ${range(get(`pgd ${mode}`), 1)} img/s | ${peer ? range(get('pgd peer'), 1) + ' img/s' : 'n/a'} | ${ratio(get(`pgd ${mode}`), get('pgd peer'), true)} |`);
   }
   const trainOurs = perRound(get('train ours'));
   const trainPeer = peer ? perRound(get('train peer')) : [];
@@ -202,11 +230,11 @@ async function main(): Promise<void> {
   const gradPeer = peer ? perRound(get('grad peer')) : [];
   lines.push(`| small CNN, batch 64, training step | ${range(trainOurs)} ms | ${peer ? range(trainPeer) + ' ms' : 'n/a'} | ${ratio(trainOurs, trainPeer, false)} |`);
   lines.push(`| small CNN, batch 64, input gradient | ${range(gradOurs)} ms | ${peer ? range(gradPeer) + ' ms' : 'n/a'} | ${ratio(gradOurs, gradPeer, false)} |`);
-  const attribution = modes.map((m) => `| ${m} | ${range(get(`gradcam ${m}`), 1)} | ${range(get(`gradcam ${m} cpu`), 1)} | ${range(get(`occlusion ${m}`), 2)} | ${range(get(`occlusion ${m} cpu`), 2)} |`);
+  const attribution = modes.map((m) => `| ${label(m)} | ${range(get(`gradcam ${m}`), 1)} | ${range(get(`gradcam ${m} cpu`), 1)} | ${range(get(`occlusion ${m}`), 2)} | ${range(get(`occlusion ${m} cpu`), 2)} |`);
   // CPU time: what each side's work costs whatever else runs on the machine (PyTorch's counts both threads).
   const cpuLines: string[] = [];
   for (const mode of modes) {
-    cpuLines.push(`| PGD-10 per image (${mode}) | ${range(get(`pgd ${mode} cpu`), 1)} ms | ${peer ? range(get('pgd peer cpu'), 1) + ' ms' : 'n/a'} | ${ratio(get(`pgd ${mode} cpu`), get('pgd peer cpu'), false)} |`);
+    cpuLines.push(`| PGD-10 per image (${label(mode)}) | ${range(get(`pgd ${mode} cpu`), 1)} ms | ${peer ? range(get('pgd peer cpu'), 1) + ' ms' : 'n/a'} | ${ratio(get(`pgd ${mode} cpu`), get('pgd peer cpu'), false)} |`);
   }
   const trainCpu = perRound(get('train ours cpu'));
   const trainPeerCpu = peer ? perRound(get('train peer cpu')) : [];
@@ -214,8 +242,14 @@ async function main(): Promise<void> {
   const gradPeerCpu = peer ? perRound(get('grad peer cpu')) : [];
   cpuLines.push(`| small CNN training step | ${range(trainCpu)} ms | ${peer ? range(trainPeerCpu) + ' ms' : 'n/a'} | ${ratio(trainCpu, trainPeerCpu, false)} |`);
   cpuLines.push(`| small CNN input gradient | ${range(gradCpu)} ms | ${peer ? range(gradPeerCpu) + ' ms' : 'n/a'} | ${ratio(gradCpu, gradPeerCpu, false)} |`);
-  const speedup = (k: string, suffix = '', inverse = false) =>
-    modes.includes('stock') && modes.includes('frozen') ? ` (frozen / stock per round: ${range(get(`${k} frozen${suffix}`).map((v, i) => (inverse ? get(`${k} stock${suffix}`)[i]! / v : v / get(`${k} stock${suffix}`)[i]!)), 2)}x)` : '';
+  const versus = (k: string, a: Mode, b: Mode, suffix: string, inverse: boolean) =>
+    modes.includes(a) && modes.includes(b) ? ` (${a} / ${b} per round: ${range(get(`${k} ${a}${suffix}`).map((v, i) => (inverse ? get(`${k} ${b}${suffix}`)[i]! / v : v / get(`${k} ${b}${suffix}`)[i]!)), 2)}x)` : '';
+  const speedup = (k: string, suffix = '', inverse = false) => versus(k, 'frozen', 'stock', suffix, inverse) + versus(k, 'pool', 'frozen', suffix, inverse);
+  const poolLine = modes.includes('pool')
+    ? `\n"pool" is the frozen graph on ${WORKERS} worker threads (src/workers/pool.ts), each with its own wasm backend and a copy of the model, part of the batch each;
+its figures leave out starting the threads (${range(get('pool start'))} ms once per process, timed apart). Its PGD adversarial images differ from the
+calling thread's in the same round by at most ${get('pool vs frozen').length ? Math.max(...get('pool vs frozen')).toExponential(1) : 'n/a'} (same seeds). Its CPU time is the whole process's, all threads.\n`
+    : '';
   const fmt = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
   const threads = peer?.version.threads ?? 2;
   const threadsText = threads === 1 ? '1 thread' : `${threads} threads`;
@@ -229,10 +263,10 @@ async function main(): Promise<void> {
 ${machineLine()}; load average at the start ${fmt(loadStart)}, at the end ${fmt(loadEnd)}.
 ${warning}${peer ? `PyTorch ${peer.version.torch}, ${threadsText} (Debian's python3-torch, bench/peer/torch_peer.py)` : `PyTorch not installed here; the peer side was skipped (${INSTALL})`}.
 ${ROUNDS} rounds, the sides alternating within each round; ranges over the rounds, ratios taken per round
-(ours / theirs in throughput, theirs / ours in time, so above 1 means faster than PyTorch). This project runs
-on one thread (wasm); PyTorch on ${threadsText}. "stock" is the library's logits path before issue 20 (the
+(ours / theirs in throughput, theirs / ours in time, so above 1 means faster than PyTorch). This project's
+"stock" and "frozen" run on one thread (wasm); PyTorch on ${threadsText}. "stock" is the library's logits path before issue 20 (the
 LayersModel applied layer by layer), "frozen" the folded, fused inference graph (src/models/frozen.ts).
-
+${poolLine}
 Same weights on both sides (fixtures/models/resnet20-base, read from model.json and weights.bin by the peer):
 predictions on the 500 images equal to PyTorch's for ${agreement}; ${modes.join(' and ')} here agree on ${modeAgreement}.
 
@@ -240,7 +274,7 @@ predictions on the 500 images equal to PyTorch's for ${agreement}; ${modes.join(
 | --- | --- | --- | --- |
 ${lines.join('\n')}
 
-The small CNN rows run on the ${last} setting (training does not use the frozen graph).
+The small CNN rows run in the calling thread (training uses neither the frozen graph nor the worker threads).
 
 CPU time of the same runs (process CPU time${(peer?.version.threads ?? 1) > 1 ? "; PyTorch's sums its threads, and on a loaded machine includes their spinning at barriers" : ''}):
 

@@ -224,6 +224,20 @@ async function threads(count: number): Promise<Slot[] | undefined> {
   }
 }
 
+/**
+ * Starts the worker threads in the background when attacks will use them (the setup entry calls
+ * it), so their start overlaps the test's loading of data and model. Never throws; a failure to
+ * start is reported once and the work then runs in the calling thread.
+ */
+export function warmWorkerThreads(): void {
+  try {
+    const count = workerThreadCount();
+    if (count >= 2 && !unavailable && tf.getBackend() === 'wasm') void threads(count);
+  } catch {
+    // A bad ROBUSTNESS_WORKERS is reported by the first attack that reads it.
+  }
+}
+
 function send<T>(slot: Slot, message: ToWorker, transfer: ArrayBuffer[] = []): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     if (!slots.includes(slot)) {
