@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vitest/config';
@@ -54,8 +55,10 @@ export function robustness(options: RobustnessPluginOptions = {}): Plugin {
       if (o.snapshotDir) process.env.ROBUSTNESS_SNAPSHOT_DIR ??= resolve(root, o.snapshotDir);
     },
     configureVitest({ vitest }) {
-      // Attacks share the cores among the test files Vitest runs at once (src/workers/pool.ts).
-      const files = Number(vitest.config.maxWorkers);
+      // Attacks share the cores among the test files Vitest runs at once (src/workers/pool.ts):
+      // its maxWorkers, or when unset its default (cores - 1 in a run, half the cores in watch mode).
+      const cores = availableParallelism();
+      const files = Number(vitest.config.maxWorkers ?? (vitest.config.watch ? Math.max(Math.floor(cores / 2), 1) : Math.max(cores - 1, 1)));
       if (Number.isInteger(files) && files > 0) process.env.ROBUSTNESS_PARALLEL_FILES ??= String(files);
       // Reporters are created after this hook; one robustness reporter per run, even when several
       // projects use the plugin or the config already lists it.
