@@ -22,6 +22,7 @@ export const FLOORS: Record<string, number> = {
   attribution: 4,
   train: 5, // training, adversarial training (uses attacks)
   metrics: 5, // accuracy, density, bootstrap, robustness curves (uses attacks)
+  workers: 5, // worker threads for attacks and attributions (registers itself with both)
   snapshots: 6,
   arbitraries: 6,
   matchers: 7,

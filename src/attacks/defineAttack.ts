@@ -3,7 +3,7 @@ import { checkBatch, checkClasses, readLabels } from '../data/inputs.js';
 import { resolveClassifier, type Classifier, type ResolvedClassifier } from '../models/classifier.js';
 import { getNorm } from './norms.js';
 import { setChunkRows, type ChunkRows } from './chunkRows.js';
-import { runPooledAttack, type PieceResult } from '../workers/pool.js';
+import { runPooledAttack, type PieceResult } from './pooling.js';
 import type { Attack, AttackContext, AttackResult, AttackSpec, CommonParams, QueryCounts } from './types.js';
 
 /** Defaults shared by every attack (see {@link CommonParams}). */

@@ -9,7 +9,7 @@ import { isOnnxModel, type OnnxModel } from '../models/onnx/index.js';
 import { layerTap, onnxTap } from '../models/featureTap.js';
 import { findGradCamLayer, findLayerByName } from '../models/layers.js';
 import { fromModel } from './provenance.js';
-import { runPooledMaps } from '../workers/pool.js';
+import { runPooledMaps } from './pooling.js';
 
 /** Parameters of {@link gradcam}. */
 export interface GradCamParams extends AttributionCommon {

@@ -4,7 +4,7 @@ import { yieldToEventLoop } from '../util/yield.js';
 import { ATTRIBUTION_COMMON_DEFAULTS, type AttributionCommon, fillAttributionParams, prepareAttribution } from './common.js';
 import { normalizeMaps } from './heatmap.js';
 import { fromModel } from './provenance.js';
-import { runPooledMaps } from '../workers/pool.js';
+import { runPooledMaps } from './pooling.js';
 
 /** Parameters of {@link occlusion}. */
 export interface OcclusionParams extends AttributionCommon {

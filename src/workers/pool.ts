@@ -13,18 +13,11 @@ import { Worker } from 'node:worker_threads';
 import { fastKernelsInstalled } from '../backend/kernels/install.js';
 import type { Classifier } from '../models/classifier.js';
 import { frozenInferenceEnabled } from '../models/frozen.js';
-import type { Attack, CommonParams, QueryCounts } from '../attacks/types.js';
+import type { Attack, CommonParams } from '../attacks/types.js';
+import { attacks } from '../attacks/registry.js';
+import { setAttackPool, type PieceResult, type PooledAttackInput, type PooledAttackResult } from '../attacks/pooling.js';
+import { setMapsPool } from '../attribution/pooling.js';
 import type { MapsTask, AttackTask, Piece, ToMain, ToWorker } from './protocol.js';
-
-/** What a worker returns for one piece of a chunk (and what defineAttack's piece runner makes). */
-export interface PieceResult {
-  adversarial: Float32Array;
-  predsBefore: Int32Array;
-  predsAfter: Int32Array;
-  linf: Float32Array;
-  l2: Float32Array;
-  queries: QueryCounts;
-}
 
 /** The most worker threads started when `ROBUSTNESS_WORKERS` does not say. */
 export const DEFAULT_MAX_WORKERS = 8;
@@ -347,20 +340,6 @@ async function sharedImages(x: tf.Tensor4D): Promise<SharedArrayBuffer> {
   return sab;
 }
 
-export interface PooledAttackInput {
-  model: Classifier;
-  x: tf.Tensor4D;
-  labelsHost: Int32Array;
-  targets: Int32Array | undefined;
-  params: CommonParams;
-  output: 'logits' | 'probabilities';
-}
-
-/** The whole batch's result, as defineAttack assembles it from its chunks. */
-export interface PooledAttackResult extends Omit<PieceResult, 'adversarial'> {
-  adversarial: tf.Tensor4D;
-}
-
 /** Splits the chunks of `n` rows over `count` threads: by rows (ROW_SPLIT) or by whole chunks. */
 export function planPieces(n: number, batchSize: number, seed: number, count: number, byRows: boolean): Piece[][] {
   const plan: Piece[][] = Array.from({ length: count }, () => []);
@@ -391,7 +370,6 @@ export function planPieces(n: number, batchSize: number, seed: number, count: nu
 export async function runPooledAttack(attack: Attack<any>, input: PooledAttackInput): Promise<PooledAttackResult | undefined> {
   const count = poolable(input.model);
   if (count < 2) return undefined;
-  const { attacks } = await import('../attacks/registry.js');
   if ((attacks as Record<string, unknown>)[attack.name] !== attack) return undefined;
   const { x, params } = input;
   const n = x.shape[0];
@@ -489,3 +467,7 @@ export async function runPooledMaps(method: MapsTask['method'], model: Classifie
   maps.forEach((m, w) => all.set(m, parts[w]!.start * H * W));
   return tf.tensor3d(all, [n, H, W]);
 }
+
+// Loading this module puts the threads behind runAttack, the matchers and the attributions.
+setAttackPool(runPooledAttack);
+setMapsPool(runPooledMaps);
