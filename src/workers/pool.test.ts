@@ -188,6 +188,37 @@ describe('worker threads against the calling thread', () => {
     expectSame(await attackWith(0, 'pgd', model, x, y, { steps: 1, batchSize: 5 }), await attackWith(2, 'pgd', model, x, y, { steps: 1, batchSize: 5 }));
   });
 
+  it('attacks a model with a layer the workers do not know in the calling thread, with one warning', async () => {
+    // Registered here only: the workers' tfjs cannot rebuild the model from its copy.
+    class Doubler extends tf.layers.Layer {
+      static className = 'PoolTestDoubler';
+      override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+        return tf.mul(Array.isArray(inputs) ? inputs[0]! : inputs, 2);
+      }
+    }
+    tf.serialization.registerClass(Doubler);
+    const custom = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [8, 8, 3] }), new Doubler({}), tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) })] });
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const quiet = process.env.ROBUSTNESS_QUIET;
+    delete process.env.ROBUSTNESS_QUIET;
+    setWorkerEntry(undefined); // forgets earlier warnings
+    try {
+      const params = { eps: 0.1, steps: 2, batchSize: 5 };
+      const pooled = await attackWith(2, 'pgd', custom, x, y, params);
+      await attackWith(2, 'pgd', custom, x, y, params);
+      expectSame(await attackWith(0, 'pgd', custom, x, y, params), pooled);
+      const lines = err.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('cannot be copied to the worker threads'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/PoolTestDoubler/);
+      // The pool itself still works for the other model.
+      expectSame(await attackWith(0, 'pgd', model, x, y, params), await attackWith(2, 'pgd', model, x, y, params));
+    } finally {
+      err.mockRestore();
+      if (quiet !== undefined) process.env.ROBUSTNESS_QUIET = quiet;
+      custom.dispose();
+    }
+  });
+
   it('falls back to the calling thread, with one warning, when the workers cannot start', async () => {
     await closeWorkerPool();
     setWorkerEntry(new URL('./no-such-worker.js', import.meta.url));
