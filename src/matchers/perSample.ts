@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { AttackResult } from '../attacks/types.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { artefactDir, rel, type MatcherThis } from './shared.js';
+import { fileSafe } from './callCounter.js';
 
 /** One sample's outcome under an attack, as written beside the report. */
 export interface SampleOutcome {
@@ -67,4 +68,57 @@ export function writeCurveOutcomes(ctx: MatcherThis, model: unknown, curve: { at
   });
   writeFileAtomic(file, `${JSON.stringify({ attack: curve.attack, eps, reused: curve.reused ?? false, n: samples.length, perClass, samples }, null, 1)}\n`);
   return rel(file);
+}
+
+/** One model's outcome on one sample in a comparison. */
+interface ModelOutcome {
+  before: number;
+  after: number;
+  robust: boolean;
+}
+
+/** Per class of a comparison: n, and each model's clean and robust accuracy. */
+export interface ComparisonClass {
+  label: number;
+  n: number;
+  candidate: { clean: number; robust: number };
+  baseline: { clean: number; robust: number };
+}
+
+/**
+ * Writes the per-sample outcomes of a two-model comparison (each model's prediction before and
+ * after the attack, and which of them stayed correct) with a per-class breakdown as
+ * reports/samples/<spec>/<test>/<candidate>-<call>/<attack>-<eps>-vs-<baseline>.json (atomic);
+ * returns its path and the per-class breakdown for the record.
+ */
+export function writeComparisonOutcomes(
+  ctx: MatcherThis,
+  candidate: unknown,
+  what: { attack: string; eps: number; candidate: string; baseline: string },
+  labels: Int32Array,
+  ids: readonly string[],
+  c: { predsBefore: ArrayLike<number>; predsAfter: ArrayLike<number> },
+  b: { predsBefore: ArrayLike<number>; predsAfter: ArrayLike<number> },
+): { path: string; perClass: ComparisonClass[] } {
+  const { dir } = artefactDir('samples', ctx, candidate);
+  const file = join(dir, `${what.attack}-${Number(what.eps.toPrecision(4))}-vs-${fileSafe(what.baseline, 'baseline')}.json`);
+  const side = (p: typeof c, i: number, label: number): ModelOutcome => ({ before: p.predsBefore[i]!, after: p.predsAfter[i]!, robust: p.predsAfter[i] === label });
+  const samples = Array.from(labels, (label, i) => {
+    const [mc, mb] = [side(c, i, label), side(b, i, label)];
+    const stayedCorrect = mc.robust ? (mb.robust ? 'both' : 'candidate') : mb.robust ? 'baseline' : 'neither';
+    return { id: ids[i] ?? String(i), label, candidate: mc, baseline: mb, stayedCorrect };
+  });
+  const classes = [...new Set(labels)].sort((x, y) => x - y);
+  const share = (xs: readonly boolean[]) => xs.filter(Boolean).length / xs.length;
+  const perClass = classes.map((k) => {
+    const mine = samples.filter((s) => s.label === k);
+    return {
+      label: k,
+      n: mine.length,
+      candidate: { clean: share(mine.map((s) => s.candidate.before === k)), robust: share(mine.map((s) => s.candidate.robust)) },
+      baseline: { clean: share(mine.map((s) => s.baseline.before === k)), robust: share(mine.map((s) => s.baseline.robust)) },
+    };
+  });
+  writeFileAtomic(file, `${JSON.stringify({ attack: what.attack, eps: what.eps, candidate: what.candidate, baseline: what.baseline, n: samples.length, perClass, samples }, null, 1)}\n`);
+  return { path: rel(file), perClass };
 }

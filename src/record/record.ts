@@ -21,11 +21,11 @@ export interface RobustnessRecord {
    * 'CIFAR-10, embedded 200-image sample (JPEG q75 copy)'; absent when the samples do not say.
    */
   data?: string;
-  /** 'robustAccuracy' | 'successRate' | 'ssd' | 'density' | 'snapshotDiffPixels' | 'invariance' | 'robustnessCurve' (value: the largest budget's point) */
+  /** 'robustAccuracy' | 'successRate' | 'ssd' | 'density' | 'snapshotDiffPixels' | 'invariance' | 'robustnessCurve' (value: the largest budget's point) | 'robustAccuracyDifference' (a comparison: candidate minus baseline) */
   metric: string;
   value: number;
   interval?: { lower: number; upper: number; level: number };
-  threshold: { op: '>=' | '<=' | '<'; value: number };
+  threshold: { op: '>=' | '<=' | '<' | '>'; value: number };
   n: number;
   pass: boolean;
   /** PNGs the matcher saved (paths relative to the project root). */
@@ -36,6 +36,8 @@ export interface RobustnessRecord {
   message?: string;
   /** A robustness curve check's points, minimums and stored snapshot, for the report's plot. */
   curve?: RecordedCurve;
+  /** A two-model comparison (toBeMoreRobustThan; the record's model is the candidate, its value the difference). */
+  comparison?: RecordedComparison;
   /** Reasons to distrust the measurement (evaluation flags), whether or not they failed the check. */
   flags?: RecordedFlag[];
   /** The check's per-sample outcomes file (JSON beside the report, relative to the project root). */
@@ -50,6 +52,27 @@ export interface RecordedFlag {
   name: string;
   message: string;
   failing: boolean;
+}
+
+/** One model's side of a recorded comparison: robust accuracy with its 95% Wilson interval, clean accuracy. */
+export interface RecordedComparedModel {
+  model: string;
+  robustAccuracy: number;
+  lower: number;
+  upper: number;
+  clean: number;
+}
+
+/** What `toBeMoreRobustThan` measured: both models, the paired difference, and per class. */
+export interface RecordedComparison {
+  candidate: RecordedComparedModel;
+  baseline: RecordedComparedModel;
+  /** Candidate minus baseline robust accuracy with its paired bootstrap interval (the check passes when `lower` > 0). */
+  difference: { estimate: number; lower: number; upper: number; level: number };
+  /** Samples only the candidate stayed correct on, and only the baseline. */
+  onlyCandidate: number;
+  onlyBaseline: number;
+  perClass?: { label: number; class?: string; n: number; candidate: { clean: number; robust: number }; baseline: { clean: number; robust: number } }[];
 }
 
 /** One measured point of a robustness curve with its 95% interval. */

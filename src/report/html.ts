@@ -72,12 +72,18 @@ ${rows.join('\n')}
 </tbody></table>`;
 }
 
+/** The model of a check; for a comparison, the candidate and its baseline. */
+function modelText(r: RobustnessRecord): string {
+  const base = r.comparison && typeof r.comparison === 'object' ? r.comparison.baseline?.model : undefined;
+  return `${esc(r.model)}${base !== undefined ? ` <span class="vs">vs ${esc(base)}</span>` : ''}`;
+}
+
 function checkRow(r: RobustnessRecord, i: number): string {
   const ok = passed(r);
   const msg = !ok && r.message ? `<div class="message">${esc(r.message)}</div>` : '';
   const images = Array.isArray(r.artefacts) && r.artefacts.length ? `images (${r.artefacts.length})` : 'details';
   return (
-    `<tr class="${ok ? 'pass' : 'fail'}" id="row-${i}"><td class="verdict">${ok ? 'pass' : 'FAIL'}</td><td>${esc(r.model)}</td><td class="test"><span title="${esc(r.spec)}">${esc(r.test)}</span>${msg}</td><td>${checkText(r)}</td><td>${esc(r.metric)}</td>` +
+    `<tr class="${ok ? 'pass' : 'fail'}" id="row-${i}"><td class="verdict">${ok ? 'pass' : 'FAIL'}</td><td>${modelText(r)}</td><td class="test"><span title="${esc(r.spec)}">${esc(r.test)}</span>${msg}</td><td>${checkText(r)}</td><td>${esc(r.metric)}</td>` +
     `<td${key(r.value)}>${valueText(r)}</td><td>${thresholdText(r)}</td><td${key(r.n)}>${(num(r.n))}</td><td class="${isEmbeddedSample(r) ? 'sample' : ''}">${esc(r.data ?? '')}</td><td>${esc(r.backend)}</td>` +
     `<td><a class="to-images" href="#check-${i}">${images}</a></td></tr>`
   );
@@ -85,7 +91,7 @@ function checkRow(r: RobustnessRecord, i: number): string {
 
 function checkDetail(r: RobustnessRecord, i: number, root: string): string {
   const ok = passed(r);
-  return `<section class="check ${ok ? 'pass' : 'fail'}" id="check-${i}"><h3><span class="verdict ${ok ? 'pass' : 'fail'}">${ok ? 'pass' : 'FAIL'}</span> ${esc(r.model)} · ${esc(r.test)}</h3>
+  return `<section class="check ${ok ? 'pass' : 'fail'}" id="check-${i}"><h3><span class="verdict ${ok ? 'pass' : 'fail'}">${ok ? 'pass' : 'FAIL'}</span> ${modelText(r)} · ${esc(r.test)}</h3>
 <p class="where">${esc(r.spec)} · ${esc(r.matcher)} · ${checkText(r, true)} · ${esc(r.metric)} ${valueText(r)}, threshold ${thresholdText(r)}, n = ${(num(r.n))} <a href="#row-${i}">back to the table</a></p>
 ${r.message ? (ok ? `<details><summary>the matcher's message (what a failure would have said)</summary><pre class="note">${esc(r.message)}</pre></details>` : `<pre class="message">${esc(r.message)}</pre>`) : ''}
 ${renderCheckExtras(r)}
@@ -116,7 +122,7 @@ table{border-collapse:collapse;margin:12px 0}th,td{border:1px solid #ccc;padding
 th{background:#f3f3f3;cursor:pointer}tr.fail td.verdict,td.fail,span.verdict.fail{background:#f8c9c9;font-weight:bold}tr.pass td.verdict,td.pass,span.verdict.pass{background:#cdeccd}
 tr.fail td{background:#fff3f3}td.none{color:#999}
 div.params,span.params{font:12px monospace;overflow-wrap:anywhere;color:#555;max-width:360px}div.message{font-size:12px;color:#8a1c1c;max-width:520px;margin-top:4px}span.ci{color:#666;font-size:12px}
-div.flags li.failing{color:#8a1c1c}div.flags li.warning{color:#8a5a00}table.per-class td{font-size:12px}
+div.flags li.failing{color:#8a1c1c}div.flags li.warning{color:#8a5a00}table.per-class td{font-size:12px}span.vs{color:#555;font-size:12px}tr.difference td{font-weight:600}
 pre.note{white-space:pre-wrap;color:#555;max-width:1100px}pre.message{white-space:pre-wrap;background:#fff3f3;border-left:4px solid #c33;padding:8px;max-width:1100px}
 td.sample,p.sample{background:#fff4d6}td.test{min-width:260px;max-width:520px}
 td.partly,span.partly{background:#fff4d6}span.pass{background:#e8f6e8}span.fail{background:#fde8e8}p.setup,p.measured{font-size:12px;color:#555}figure img.paper{image-rendering:auto;max-width:100%}

@@ -22,11 +22,24 @@ function properties(r: RobustnessRecord): string {
     ['eps', typeof r.params?.eps === 'number' ? budget(r.params.eps) : undefined],
     ['params', paramsLine(r.params)],
     ['data', r.data],
+    ...comparisonProperties(r),
   ];
   return p
     .filter(([, v]) => v !== undefined && v !== '')
     .map(([k, v]) => `      <property name="${k}" value="${xml(v)}"/>`)
     .join('\n');
+}
+
+/** A comparison's two models: who the baseline was, and each robust accuracy with its interval. */
+function comparisonProperties(r: RobustnessRecord): [string, unknown][] {
+  const c = r.comparison;
+  if (!c || typeof c !== 'object' || !c.candidate || !c.baseline) return [];
+  const side = (m: { robustAccuracy: unknown; lower: unknown; upper: unknown }) => `${m.robustAccuracy} [${m.lower}, ${m.upper}]`;
+  return [
+    ['baseline', c.baseline.model],
+    ['candidate robust accuracy', side(c.candidate)],
+    ['baseline robust accuracy', side(c.baseline)],
+  ];
 }
 
 /** The checks as JUnit XML: a testsuite per spec file, a testcase per check, failures with their message. */
@@ -37,7 +50,7 @@ export function renderJunit(records: readonly RobustnessRecord[], generated: str
     const failures = rs.filter((r) => r.pass !== true).length;
     const cases = rs.map((r) => {
       const failure = r.pass === true ? '' : `\n    <failure message="${xml(`${r.metric} ${r.value} breaches ${r.threshold?.op} ${r.threshold?.value}`)}" type="robustness">${xml(r.message ?? '')}</failure>`;
-      return `  <testcase classname="${xml(spec)}" name="${xml(`${r.test} [${r.model}: ${r.method}]`)}" time="0">\n    <properties>\n${properties(r)}\n    </properties>${failure}\n  </testcase>`;
+      return `  <testcase classname="${xml(spec)}" name="${xml(`${r.test} [${r.model}${r.comparison?.baseline ? ` vs ${r.comparison.baseline.model}` : ''}: ${r.method}]`)}" time="0">\n    <properties>\n${properties(r)}\n    </properties>${failure}\n  </testcase>`;
     });
     return `<testsuite name="${xml(spec)}" tests="${rs.length}" failures="${failures}" errors="0" skipped="0" timestamp="${xml(generated)}">\n${cases.join('\n')}\n</testsuite>`;
   });

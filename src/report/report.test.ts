@@ -11,6 +11,7 @@ import type { RobustnessRecord } from '../record/record.js';
 import { chromiumPath, screenshotReport } from './screenshot.js';
 import { renderHtml } from './html.js';
 import { writeReport } from './write.js';
+import { renderJunit } from './junit.js';
 
 const root = mkdtempSync(join(tmpdir(), 'report-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -253,5 +254,50 @@ describe('HTML report of a damaged or hostile robustness.json', () => {
     expect(text).not.toMatch(/<(img|i|u|s|b) /);
     expect(text).not.toContain('<script>alert');
     expect(text).toContain('&lt;img src=x onerror=alert(1)&gt;');
+  });
+});
+
+describe('model comparison section', () => {
+  const comparison = {
+    candidate: { model: 'resnet20-base-adv', robustAccuracy: 0.27, lower: 0.193, upper: 0.364, clean: 0.66 },
+    baseline: { model: 'resnet20-base', robustAccuracy: 0.09, lower: 0.048, upper: 0.162, clean: 0.75 },
+    difference: { estimate: 0.18, lower: 0.11, upper: 0.26, level: 0.95 },
+    onlyCandidate: 18,
+    onlyBaseline: 0,
+    perClass: [{ label: 3, class: 'cat', n: 10, candidate: { clean: 0.5, robust: 0.2 }, baseline: { clean: 0.6, robust: 0 } }],
+  };
+  const cmpRecord = (over: Partial<RobustnessRecord> = {}) =>
+    record({ matcher: 'toBeMoreRobustThan', model: 'resnet20-base-adv', metric: 'robustAccuracyDifference', params: { eps: 2 / 255, steps: 10, baseline: 'resnet20-base' }, value: 0.18, interval: { lower: 0.11, upper: 0.26, level: 0.95 }, threshold: { op: '>', value: 0 }, n: 100, pass: true, comparison, samples: 'reports/samples/x/pgd-0.007843-vs-resnet20-base.json', ...over });
+  const section = (html: string, i: number) => html.slice(html.indexOf(`id="check-${i}"`), html.indexOf('</section>', html.indexOf(`id="check-${i}"`)));
+
+  it('shows a row with both models and a section with candidate, baseline, difference [interval] and the verdict', () => {
+    const html = renderHtml([cmpRecord(), cmpRecord({ comparison: { ...comparison, difference: { estimate: 0.02, lower: -0.03, upper: 0.07, level: 0.95 } }, pass: false })], { generated: 'now', root });
+    const row = html.slice(html.indexOf('id="row-0"'), html.indexOf('</tr>', html.indexOf('id="row-0"')));
+    expect(row).toContain('resnet20-base-adv <span class="vs">vs resnet20-base</span>');
+    expect(row).toContain('&gt; 0');
+    const s = section(html, 0);
+    expect(s).toMatch(/<td>candidate<\/td><td>resnet20-base-adv<\/td><td>0\.270 <span class="ci">\[0\.193, 0\.364\]<\/span><\/td><td>66\.0%<\/td>/);
+    expect(s).toMatch(/<td>baseline<\/td><td>resnet20-base<\/td><td>0\.090 <span class="ci">\[0\.048, 0\.162\]<\/span>/);
+    expect(s).toMatch(/<td>difference<\/td><td>candidate - baseline \(paired bootstrap 95% interval\)<\/td><td>0\.180 <span class="ci">\[0\.110, 0\.260\]<\/span>/);
+    expect(s).toContain('candidate more robust: the interval lies above 0; samples only the candidate stayed correct on: 18, only the baseline: 0');
+    expect(s).toMatch(/<td>cat<\/td><td>10<\/td><td>50\.0%<\/td><td>20\.0%<\/td><td>60\.0%<\/td><td>0\.0%<\/td>/);
+    expect(s).toContain('reports/samples/x/pgd-0.007843-vs-resnet20-base.json');
+    expect(section(html, 1)).toContain('no difference shown: the interval contains 0');
+  });
+
+  it('says so for a damaged comparison and escapes what it holds', () => {
+    const html = renderHtml([cmpRecord({ comparison: { difference: 1 } as never }), cmpRecord({ comparison: { ...comparison, baseline: { ...comparison.baseline, model: '<img src=x onerror=alert(1)>' } } })], { generated: 'now', root });
+    expect(section(html, 0)).toContain('The comparison of this check is not shown');
+    expect(html).not.toContain('<img src=x onerror');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+  });
+
+  it('names the baseline and both robust accuracies in JUnit', () => {
+    const xml = renderJunit([cmpRecord({ pass: false })], 'x');
+    expect(xml).toContain('name="resists pgd [resnet20-base-adv vs resnet20-base: pgd]"');
+    expect(xml).toContain('<property name="baseline" value="resnet20-base"/>');
+    expect(xml).toContain('<property name="candidate robust accuracy" value="0.27 [0.193, 0.364]"/>');
+    expect(xml).toContain('<property name="threshold" value="&gt; 0"/>');
+    expect(xml).toMatch(/<failure message="robustAccuracyDifference 0\.18 breaches &gt; 0"/);
   });
 });
