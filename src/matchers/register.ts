@@ -13,6 +13,31 @@ const MATCHERS = { toResistAttack, toHaveStableAttribution, toHaveAverageDensity
 
 const GUARDED = Symbol.for('vitest-robustness.awaitGuard');
 
+/**
+ * Where the guarded call below collects what its matcher measured: Vitest's own wrapper resolves
+ * an asynchronous matcher to undefined, so each matcher hands its outcome's `actual` (robust
+ * accuracy, the curve, the comparison) to the slot that was open when it was called (synchronously,
+ * inside the guarded call), and the guarded call resolves to it.
+ */
+let openSlot: { actual?: unknown } | undefined;
+
+type MatcherFn = (this: unknown, ...args: unknown[]) => unknown;
+
+function capturing(fn: MatcherFn): MatcherFn {
+  return function (this: unknown, ...args: unknown[]) {
+    const slot = openSlot;
+    openSlot = undefined;
+    const out = fn.apply(this, args);
+    if (!slot || !isThenable(out)) return out;
+    return Promise.resolve(out).then((o) => {
+      slot.actual = (o as { actual?: unknown } | undefined)?.actual;
+      return o;
+    });
+  };
+}
+
+const CAPTURING = Object.fromEntries(Object.entries(MATCHERS).map(([k, fn]) => [k, capturing(fn as MatcherFn)]));
+
 type Method = (this: object, ...args: unknown[]) => unknown;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -69,20 +94,30 @@ function guardAwait(promise: PromiseLike<unknown>, call: string): PromiseLike<un
 }
 
 /**
- * `expect.extend` with the robustness matchers, then the await guard around each. Safe to call
+ * `expect.extend` with the robustness matchers, then the await guard around each; an awaited call
+ * resolves to the matcher's measurement (`toResistAttack`: the value; `toHaveRobustnessCurve`: the
+ * curve; `toBeMoreRobustThan`: the comparison), with or without `.not`. Safe to call
  * more than once (the setup entry may be listed twice, by name and by the plugin).
  */
 export function registerMatchers(): void {
-  expect.extend(MATCHERS);
+  expect.extend(CAPTURING as typeof MATCHERS);
   const proto = chai.Assertion.prototype as unknown as Record<string, Method & { [GUARDED]?: boolean }>;
   for (const name of Object.keys(MATCHERS)) {
     const extended = proto[name];
     if (!extended || extended[GUARDED]) continue;
     const guarded = function (this: object, ...args: unknown[]): unknown {
-      const result = extended.apply(this, args);
+      const slot: { actual?: unknown } = {};
+      openSlot = slot;
+      let result: unknown;
+      try {
+        result = extended.apply(this, args);
+      } finally {
+        openSlot = undefined;
+      }
       if (!isThenable(result)) return result;
       const not = chai.util.flag(this, 'negate') ? 'not.' : '';
-      return guardAwait(result, `expect(...).${not}${name}(...)`);
+      // Resolves, once the verdict holds, to what the matcher measured (its outcome's `actual`).
+      return guardAwait(Promise.resolve(result).then(() => slot.actual), `expect(...).${not}${name}(...)`);
     };
     chai.util.addMethod(chai.Assertion.prototype, name, guarded);
     (proto[name] as { [GUARDED]?: boolean })[GUARDED] = true;

@@ -8,7 +8,8 @@ import type { Attack } from '../attacks/types.js';
 import type { Classifier } from '../models/classifier.js';
 import type { HeatmapSnapshotOptions } from '../snapshots/heatmapSnapshot.js';
 import type { InvariantOptions } from './toBeInvariantTo.js';
-import type { MoreRobustOptions } from './toBeMoreRobustThan.js';
+import type { MoreRobustOptions, RobustnessComparison } from './toBeMoreRobustThan.js';
+import type { RobustnessCurve } from '../metrics/robustnessCurve.js';
 import type { RobustnessCurveOptions } from './toHaveRobustnessCurve.js';
 import type { AttributionChange, StableAttributionOptions } from './toHaveStableAttribution.js';
 import type { ResistAttackOptions } from './toResistAttack.js';
@@ -30,8 +31,8 @@ export interface ResistAttackOptionsFor<A extends AttackRef> extends Omit<Resist
 }
 
 export interface RobustnessMatchers<R = unknown> {
-  /** Robust accuracy (or success rate) of `samples` under an attack with Linf budget eps. Await it. */
-  toResistAttack<A extends AttackRef>(model: Classifier, attack: A, eps: number, options?: ResistAttackOptionsFor<A>): Promise<R>;
+  /** Robust accuracy (or success rate) of `samples` under an attack with Linf budget eps. Await it: it resolves to the measured value. */
+  toResistAttack<A extends AttackRef>(model: Classifier, attack: A, eps: number, options?: ResistAttackOptionsFor<A>): Promise<number>;
   /** Mean SSD between attribution maps before and after a change is at most `maxSSD`. Await it. */
   toHaveStableAttribution(model: Classifier, method: 'gradcam' | 'occlusion', change: AttributionChange, options: StableAttributionOptions): Promise<R>;
   /** Average density of a layer of the model over `samples` is below `maxDensity`. Await it. */
@@ -40,10 +41,10 @@ export interface RobustnessMatchers<R = unknown> {
   toMatchHeatmapSnapshot(name?: string, options?: HeatmapSnapshotOptions): Promise<R>;
   /** No sample's prediction changes under perturbations drawn from the arbitrary (a fast-check property). Await it. */
   toBeInvariantTo(model: Classifier, perturbation: Arbitrary<Perturbation>, options?: InvariantOptions): Promise<R>;
-  /** The candidate's robust accuracy beats the baseline's beyond a paired bootstrap interval, same samples and attack. Await it. */
-  toBeMoreRobustThan(candidate: Classifier, baseline: Classifier, attack: AttackRef, eps: number, options?: MoreRobustOptions): Promise<R>;
-  /** Robust accuracy at each budget of `eps` is at least its `min`, and the curve is consistent (no sample broken at a smaller eps survives a larger one). Await it. */
-  toHaveRobustnessCurve(model: Classifier, attack: AttackRef, options: RobustnessCurveOptions): Promise<R>;
+  /** The candidate's robust accuracy beats the baseline's beyond a paired bootstrap interval, same samples and attack. Await it: it resolves to the comparison. */
+  toBeMoreRobustThan(candidate: Classifier, baseline: Classifier, attack: AttackRef, eps: number, options?: MoreRobustOptions): Promise<RobustnessComparison>;
+  /** Robust accuracy at each budget of `eps` is at least its `min`, and the curve is consistent (no sample broken at a smaller eps survives a larger one). Await it: it resolves to the curve. */
+  toHaveRobustnessCurve(model: Classifier, attack: AttackRef, options: RobustnessCurveOptions): Promise<RobustnessCurve>;
 }
 
 declare module 'vitest' {
