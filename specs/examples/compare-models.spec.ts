@@ -1,10 +1,11 @@
-// An example of comparing two models in one test: the adversarially fine-tuned ResNet-20
-// (resnet20-base-adv, FGSM-RS) against the undefended one it came from, attacked with the same
-// PGD run on the same 100 test images. The check passes when the paired bootstrap 95% interval of
+// An example of comparing two models in one test: resnet20-base-adv (resnet20-base fine-tuned for
+// 2 epochs on clean images plus 1,000 DeepFool, FGSM and PGD adversarial ones, see its card)
+// against resnet20-base, attacked with the same PGD run on the same 100 test images. The check passes when the paired bootstrap 95% interval of
 // (candidate's - baseline's) robust accuracy lies above 0; a tie or too few samples fail it.
 // Measured on the JPEG q75 copy of CIFAR-10 (wasm backend): robust accuracy 0.27 [0.19, 0.36]
 // against 0.09 [0.05, 0.16] (clean 0.67 and 0.70), difference 0.18 [0.11, 0.26]; 18 samples only
-// the candidate resisted, none only the baseline. The report shows the check as "resnet20-base-adv vs resnet20-base".
+// the candidate resisted, none only the baseline. The report shows the check as
+// "resnet20-base-adv vs resnet20-base".
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { cifar10, loadModel } from 'vitest-robustness';
