@@ -2,10 +2,11 @@
 // Vitest's `expect` are in types.ts.
 
 export { toResistAttack } from './toResistAttack.js';
-export type { ResistAttackOptions } from './toResistAttack.js';
+export type { AttackMeasurement, ResistAttackOptions } from './toResistAttack.js';
 export { toHaveStableAttribution } from './toHaveStableAttribution.js';
-export type { AttributionChange, StableAttributionOptions } from './toHaveStableAttribution.js';
+export type { AttributionChange, AttributionMeasurement, StableAttributionOptions } from './toHaveStableAttribution.js';
 export { toHaveAverageDensityBelow } from './toHaveAverageDensityBelow.js';
+export type { DensityMeasurement } from './toHaveAverageDensityBelow.js';
 export { toMatchHeatmapSnapshot, configureToMatchHeatmapSnapshot } from './toMatchHeatmapSnapshot.js';
 export { toBeInvariantTo } from './toBeInvariantTo.js';
 export type { InvariantOptions } from './toBeInvariantTo.js';

@@ -7,36 +7,43 @@ import { toHaveRobustnessCurve } from './toHaveRobustnessCurve.js';
 import { toHaveStableAttribution } from './toHaveStableAttribution.js';
 import { toMatchHeatmapSnapshot } from './toMatchHeatmapSnapshot.js';
 import { toResistAttack } from './toResistAttack.js';
+import type { MatcherOutcome } from './shared.js';
 
-/** Every matcher the setup entry registers, by name. */
-const MATCHERS = { toResistAttack, toHaveStableAttribution, toHaveAverageDensityBelow, toMatchHeatmapSnapshot, toBeInvariantTo, toBeMoreRobustThan, toHaveRobustnessCurve };
-
-const GUARDED = Symbol.for('vitest-robustness.awaitGuard');
+interface Slot {
+  measurement?: unknown;
+}
+/** The slot of the matcher call being started (see registerMatchers). */
+let pending: Slot | undefined;
 
 /**
- * Where the guarded call below collects what its matcher measured: Vitest's own wrapper resolves
- * an asynchronous matcher to undefined, so each matcher hands its outcome's `actual` (robust
- * accuracy, the curve, the comparison) to the slot that was open when it was called (synchronously,
- * inside the guarded call), and the guarded call resolves to it.
+ * A matcher whose outcome's measurement (or, without one, its `actual`) goes to the slot of its
+ * call, so that `await expect(x).toResistAttack(...)` resolves to what was measured.
  */
-let openSlot: { actual?: unknown } | undefined;
-
-type MatcherFn = (this: unknown, ...args: unknown[]) => unknown;
-
-function capturing(fn: MatcherFn): MatcherFn {
-  return function (this: unknown, ...args: unknown[]) {
-    const slot = openSlot;
-    openSlot = undefined;
-    const out = fn.apply(this, args);
-    if (!slot || !isThenable(out)) return out;
-    return Promise.resolve(out).then((o) => {
-      slot.actual = (o as { actual?: unknown } | undefined)?.actual;
+function measured<T, A extends unknown[]>(fn: (this: T, received: unknown, ...args: A) => Promise<MatcherOutcome> | MatcherOutcome) {
+  return function (this: T, received: unknown, ...args: A): Promise<MatcherOutcome> | MatcherOutcome {
+    const slot = pending;
+    pending = undefined;
+    const out = fn.call(this, received, ...args);
+    const keep = (o: MatcherOutcome) => {
+      if (slot) slot.measurement = o.measurement ?? o.actual;
       return o;
-    });
+    };
+    return out instanceof Promise ? out.then(keep) : keep(out);
   };
 }
 
-const CAPTURING = Object.fromEntries(Object.entries(MATCHERS).map(([k, fn]) => [k, capturing(fn as MatcherFn)]));
+/** Every matcher the setup entry registers, by name. */
+const MATCHERS = {
+  toResistAttack: measured(toResistAttack),
+  toHaveStableAttribution: measured(toHaveStableAttribution),
+  toHaveAverageDensityBelow: measured(toHaveAverageDensityBelow),
+  toMatchHeatmapSnapshot: measured(toMatchHeatmapSnapshot),
+  toBeInvariantTo: measured(toBeInvariantTo),
+  toBeMoreRobustThan: measured(toBeMoreRobustThan),
+  toHaveRobustnessCurve: measured(toHaveRobustnessCurve),
+};
+
+const GUARDED = Symbol.for('vitest-robustness.awaitGuard');
 
 type Method = (this: object, ...args: unknown[]) => unknown;
 
@@ -94,30 +101,32 @@ function guardAwait(promise: PromiseLike<unknown>, call: string): PromiseLike<un
 }
 
 /**
- * `expect.extend` with the robustness matchers, then the await guard around each; an awaited call
- * resolves to the matcher's measurement (`toResistAttack`: the value; `toHaveRobustnessCurve`: the
- * curve; `toBeMoreRobustThan`: the comparison), with or without `.not`. Safe to call
+ * `expect.extend` with the robustness matchers, then the await guard around each. Safe to call
  * more than once (the setup entry may be listed twice, by name and by the plugin).
  */
 export function registerMatchers(): void {
-  expect.extend(CAPTURING as typeof MATCHERS);
+  expect.extend(MATCHERS);
   const proto = chai.Assertion.prototype as unknown as Record<string, Method & { [GUARDED]?: boolean }>;
   for (const name of Object.keys(MATCHERS)) {
     const extended = proto[name];
     if (!extended || extended[GUARDED]) continue;
     const guarded = function (this: object, ...args: unknown[]): unknown {
-      const slot: { actual?: unknown } = {};
-      openSlot = slot;
+      // The matcher takes this slot synchronously, before its first await, and fills it with its
+      // measurement; the awaited call resolves to it.
+      const slot: Slot = {};
+      pending = slot;
       let result: unknown;
       try {
         result = extended.apply(this, args);
       } finally {
-        openSlot = undefined;
+        pending = undefined;
       }
       if (!isThenable(result)) return result;
       const not = chai.util.flag(this, 'negate') ? 'not.' : '';
-      // Resolves, once the verdict holds, to what the matcher measured (its outcome's `actual`).
-      return guardAwait(Promise.resolve(result).then(() => slot.actual), `expect(...).${not}${name}(...)`);
+      return guardAwait(
+        Promise.resolve(result).then(() => slot.measurement),
+        `expect(...).${not}${name}(...)`,
+      );
     };
     chai.util.addMethod(chai.Assertion.prototype, name, guarded);
     (proto[name] as { [GUARDED]?: boolean })[GUARDED] = true;

@@ -25,6 +25,8 @@ export interface MatcherOutcome {
   message: () => string;
   actual?: unknown;
   expected?: unknown;
+  /** What the awaited matcher call resolves to (when absent, `actual`). */
+  measurement?: unknown;
 }
 
 /** Throws unless `value` is a Samples object with rank-4 float32 images in [0, 1] and one int32 label per image. */

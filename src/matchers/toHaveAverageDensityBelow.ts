@@ -1,8 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import { averageDensity } from '../metrics/averageDensity.js';
+import { averageDensity, type DensityResult } from '../metrics/averageDensity.js';
 import { isOnnxModel } from '../models/onnx/index.js';
 import { bootstrapCI } from '../metrics/bootstrap.js';
 import { checkOptions, checkSamples, fmt, type MatcherOutcome, type MatcherThis, record } from './shared.js';
+
+/** What `await expect(model).toHaveAverageDensityBelow(...)` resolves to. */
+export interface DensityMeasurement extends DensityResult {
+  /** 95% percentile bootstrap interval of the density (2,000 resamples, seed 0). */
+  interval: { lower: number; upper: number; level: number };
+}
 
 /**
  * `await expect(model).toHaveAverageDensityBelow(samples, 0.3, { layer: 'hidden' })`: the fraction
@@ -38,5 +44,6 @@ export async function toHaveAverageDensityBelow(this: MatcherThis, received: unk
     message,
     actual: r.density,
     expected: maxDensity,
+    measurement: { ...r, interval: { lower: ci.lower, upper: ci.upper, level: 0.95 } } satisfies DensityMeasurement,
   };
 }

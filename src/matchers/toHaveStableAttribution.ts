@@ -14,6 +14,17 @@ import { checkCount, checkedLabels, checkOptions, checkModel, checkSamples, clas
 /** Grad-CAM: the blur sigma applied to the images. Occlusion: the patch-size change. */
 export type AttributionChange = number | { from: number; to: number; stride?: number };
 
+/** What `await expect(samples).toHaveStableAttribution(...)` resolves to. */
+export interface AttributionMeasurement {
+  /** Mean SSD over the samples, with the standard deviation and 95% bootstrap interval (seed 0). */
+  mean: number;
+  std: number;
+  interval: { lower: number; upper: number; level: number };
+  /** Per sample, the SSD between its two maps, in the order of the samples. */
+  perSample: Float32Array;
+  n: number;
+}
+
 export interface StableAttributionOptions {
   /** Pass when the mean SSD between the two maps (the paper's Delta, 32x32 maps in [0, 1]) is at most this. */
   maxSSD: number;
@@ -190,6 +201,7 @@ export async function toHaveStableAttribution(this: MatcherThis, received: unkno
       message,
       actual: mean,
       expected: options.maxSSD,
+      measurement: { mean, std, interval: { lower: ci.lower, upper: ci.upper, level: 0.95 }, perSample: values, n: values.length } satisfies AttributionMeasurement,
     };
   } finally {
     tf.dispose([a, b]);

@@ -33,6 +33,23 @@ export interface ResistAttackOptions {
   flags?: 'fail' | 'warn';
 }
 
+/** What `await expect(samples).toResistAttack(...)` resolves to. */
+export interface AttackMeasurement {
+  /** Robust accuracy, or the success rate among samples classified correctly (the threshold's metric). */
+  value: number;
+  metric: 'robustAccuracy' | 'successRate';
+  /** 95% Wilson interval of the value. */
+  interval: { lower: number; upper: number; level: number };
+  /** Samples the value counts (all of them, or those classified correctly before the attack). */
+  n: number;
+  /** The parameters the attack ran with, eps included. */
+  params: Record<string, unknown>;
+  /** Per sample: the class predicted before and after the attack, and the true label. */
+  predsBefore: Int32Array;
+  predsAfter: Int32Array;
+  labels: Int32Array;
+}
+
 /**
  * `await expect(samples).toResistAttack(model, 'pgd', 8 / 255, { minAccuracy: 0.3 })`: runs the
  * attack within an Linf budget eps and compares robust accuracy (or success rate) with the
@@ -141,6 +158,7 @@ export async function toResistAttack(this: MatcherThis, received: unknown, model
       message,
       actual: value,
       expected: threshold,
+      measurement: { value, metric: minAccuracy !== undefined ? 'robustAccuracy' : 'successRate', interval: { lower: interval.lower, upper: interval.upper, level: 0.95 }, n: total, params, predsBefore: Int32Array.from(predsBefore), predsAfter: Int32Array.from(predsAfter), labels: Int32Array.from(labels) } satisfies AttackMeasurement,
     };
   } finally {
     // Never the caller's images, even when an attack hands them back as its result.

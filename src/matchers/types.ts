@@ -11,8 +11,9 @@ import type { InvariantOptions } from './toBeInvariantTo.js';
 import type { MoreRobustOptions, RobustnessComparison } from './toBeMoreRobustThan.js';
 import type { RobustnessCurve } from '../metrics/robustnessCurve.js';
 import type { RobustnessCurveOptions } from './toHaveRobustnessCurve.js';
-import type { AttributionChange, StableAttributionOptions } from './toHaveStableAttribution.js';
-import type { ResistAttackOptions } from './toResistAttack.js';
+import type { AttributionChange, AttributionMeasurement, StableAttributionOptions } from './toHaveStableAttribution.js';
+import type { AttackMeasurement, ResistAttackOptions } from './toResistAttack.js';
+import type { DensityMeasurement } from './toHaveAverageDensityBelow.js';
 
 /** What `toResistAttack` takes as its attack: a built-in attack's name or an {@link Attack} object. */
 export type AttackRef = AttackName | Attack<any>;
@@ -31,12 +32,12 @@ export interface ResistAttackOptionsFor<A extends AttackRef> extends Omit<Resist
 }
 
 export interface RobustnessMatchers<R = unknown> {
-  /** Robust accuracy (or success rate) of `samples` under an attack with Linf budget eps. Await it: it resolves to the measured value. */
-  toResistAttack<A extends AttackRef>(model: Classifier, attack: A, eps: number, options?: ResistAttackOptionsFor<A>): Promise<number>;
-  /** Mean SSD between attribution maps before and after a change is at most `maxSSD`. Await it. */
-  toHaveStableAttribution(model: Classifier, method: 'gradcam' | 'occlusion', change: AttributionChange, options: StableAttributionOptions): Promise<R>;
-  /** Average density of a layer of the model over `samples` is below `maxDensity`. Await it. */
-  toHaveAverageDensityBelow(samples: unknown, maxDensity: number, options?: { layer?: string }): Promise<R>;
+  /** Robust accuracy (or success rate) of `samples` under an attack with Linf budget eps. Await it: it resolves to the measurement. */
+  toResistAttack<A extends AttackRef>(model: Classifier, attack: A, eps: number, options?: ResistAttackOptionsFor<A>): Promise<AttackMeasurement>;
+  /** Mean SSD between attribution maps before and after a change is at most `maxSSD`. Await it: it resolves to the measurement. */
+  toHaveStableAttribution(model: Classifier, method: 'gradcam' | 'occlusion', change: AttributionChange, options: StableAttributionOptions): Promise<AttributionMeasurement>;
+  /** Average density of a layer of the model over `samples` is below `maxDensity`. Await it: it resolves to the measurement. */
+  toHaveAverageDensityBelow(samples: unknown, maxDensity: number, options?: { layer?: string }): Promise<DensityMeasurement>;
   /** A heatmap [H, W] or [1, H, W] matches its PNG under snapshots/<spec>/<name>.png. Await it. */
   toMatchHeatmapSnapshot(name?: string, options?: HeatmapSnapshotOptions): Promise<R>;
   /** No sample's prediction changes under perturbations drawn from the arbitrary (a fast-check property). Await it. */
