@@ -16,8 +16,9 @@ const alias = [
 export default defineConfig({
   // The plugin a user's project uses, loaded from the sources: setup entry (backend, kernels,
   // matchers), reporter, timeouts. The robustness report gathers the specs' checks; this package's
-  // own unit tests of the matchers (under src/) are left out of it.
-  plugins: [robustness({ ignore: '^src/' })],
+  // own unit tests of the matchers (under src/) are left out of it. The paper workbench adds its
+  // section and reports/paper.md through the reporter's extension point.
+  plugins: [robustness({ ignore: '^(src|paper/(cli|report))/', extensions: ['paper/report/extension.ts'] })],
   resolve: { alias },
   test: {
     benchmark: { include: ['bench/**/*.bench.ts'] },
@@ -26,7 +27,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'e2e/readmeBlocks.test.ts'],
+          include: ['src/**/*.test.ts', 'paper/**/*.test.ts', 'e2e/readmeBlocks.test.ts'],
           // Unit tests never reach the dataset authors' site: the first-use download is tested
           // against a server on 127.0.0.1, with this lifted inside the test.
           // Attacks and attributions run in each test's own thread (Vitest already runs a file per
@@ -43,7 +44,17 @@ export default defineConfig({
           name: 'specs',
           include: ['specs/**/*.spec.ts'],
           setupFiles: [src('test-support/setup-env.ts')],
-          // The paper's claims train and attack for minutes per test.
+          testTimeout: 30 * 60_000,
+          hookTimeout: 30 * 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The paper workbench's claims (npm run paper): they attack and explain for minutes per test.
+          name: 'paper',
+          include: ['paper/specs/**/*.spec.ts'],
+          setupFiles: [src('test-support/setup-env.ts')],
           testTimeout: 30 * 60_000,
           hookTimeout: 30 * 60_000,
         },

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Trains the fixture models under fixtures/models/, one recipe per line below, skipping the
-# finished ones (card.json with a clean accuracy and no optimizer state) and resuming the
+# finished ones (as the workbench's `finished` command says: card.json with a clean accuracy and
+# no optimizer state) and resuming the
 # half-trained ones from their last epoch checkpoint. Runs up to TRAIN_SLOTS jobs at once
 # (default 2, one per core; each training uses one core on the wasm backend), counting
 # trainings already running on the machine, and starts an adversarial fine-tune only once
 # its source model is finished.
 #
-#   CIFAR10_DIR=../shared/datasets/cifar10-jpeg bash scripts/train-fixtures.sh [name-filter]
+#   CIFAR10_DIR=../shared/datasets/cifar10-jpeg bash paper/train-fixtures.sh [name-filter]
 #
+# Each job is a command of the paper workbench (paper/cli.ts, `npm run workbench -- <command>`).
 # Logs go to ${LOG_DIR:-logs}/<name>.log. The recipes are the record of how each fixture was made.
 set -u
 cd "$(dirname "$0")/.."
@@ -22,12 +24,12 @@ recipes() {
   # Sized for about 30 minutes per model on one core of the 2-core CPU machine (wasm backend),
   # except ResNet-20, which needs 10 epochs for a usable clean accuracy (about an hour each).
   # VGG16 runs at width 0.125 so that all fixtures stay under the 30 MB budget.
-  # Each model is followed by its adversarially trained copy (robustness adv-train: 1,000
+  # Each model is followed by its adversarially trained copy (adv-train: 1,000
   # training images attacked by each of DeepFool, FGSM and PGD at the Table 1 settings, plus
   # 9,000 clean ones, 2 epochs of Adam 3e-4).
-  # name | robustness command and arguments
+  # name | workbench command and arguments
   local adv="--count 1000 --clean 9000 --epochs 2 --seed 1"
-  # Issue 23: the -adv recipe above leaves PGD-10 accuracy at 8/255 near 0%, since static images
+  # The -adv recipe above leaves PGD-10 accuracy at 8/255 near 0%, since static images
   # made once from the plain model do not follow the model as it changes. Each plain model is also
   # fine-tuned by on-the-fly adversarial training, one recipe for all twelve, a stated departure
   # from the paper: FGSM from a random start in the eps-ball (Wong, Rice & Kolter 2020: eps 8/255,
@@ -58,7 +60,7 @@ recipes() {
       echo "$id-$reg-at|adv-train --from fixtures/models/$id-$reg $at"
     done
   done
-  # Issue 4: a variant whose factor-0.01 model ends more than 5 points below its base model is
+  # A variant whose factor-0.01 model ends more than 5 points below its base model is
   # kept as it is and also trained with the largest smaller power of ten that stays within 5
   # points (1e-3, then 1e-4, ...), each named by its factor, e.g. resnet20-l1-f1e-3.
   # Cheapest first (VGG16 ~20 min, MobileNet ~40, ResNet-20 ~100 on one core), so that a session
@@ -66,12 +68,10 @@ recipes() {
   fallbacks vgg16 "--arch vgg16 --width 0.125" "$v"
   fallbacks mobilenet "--arch mobilenet --width 0.25" "$m"
   fallbacks resnet20 "--arch resnet --width 0.5" "$r"
-  # Issue 4 asks at least 75% clean accuracy of the unregularized small ResNet; the 10-epoch recipe
-  # the four ResNet-20 variants share gives resnet20-base 72.42%, with training accuracy still below
-  # validation accuracy (underfit). Copies of it trained further are kept beside it, so that the
-  # paper's comparisons stay between equal runs (retraining the whole family longer is about 12
-  # core-hours): 8 more epochs (the cosine decay stretched over 18, restarting at 4.1e-4) gave
-  # 73.86%, so that copy goes on to 30 epochs (restarting at 3.5e-4).
+  # Copies of resnet20-base trained further (its 10-epoch recipe, shared by the four ResNet-20
+  # variants, leaves it underfit) are kept beside it, so that the paper's comparisons stay between
+  # equal runs: 18 epochs (the cosine decay stretched over 18), then 30. Their cards carry their
+  # accuracies (fixtures/models/README.md).
   echo "resnet20-base-e18|train --from fixtures/models/resnet20-base --epochs 18"
   echo "resnet20-base-e30|train --from fixtures/models/resnet20-base-e18 --epochs 30"
 }
@@ -95,19 +95,20 @@ fallbacks() {
   done
 }
 
-finished() { [ -f "$1/card.json" ] && grep -q '"cleanAccuracy"' "$1/card.json" && [ ! -f "$1/optimizer.json" ]; }
-running() { pgrep -fc 'bin/robustness.js (train|adv-train)' || true; }
+WORKBENCH=(node_modules/.bin/tsx paper/cli.ts)
+finished() { "${WORKBENCH[@]}" finished "$1" 2> /dev/null; }
+running() { pgrep -fc 'paper/cli.ts (train|adv-train)' || true; }
 
 run_job() {
   local name=$1 cmd=$2 out=fixtures/models/$1 resume=""
   [ -f "$out/train-state.json" ] && resume="--resume"
   echo "$(date -u +%FT%TZ) start $name $resume" >&2
   # shellcheck disable=SC2086
-  node bin/robustness.js $cmd --out "$out" $resume >> "$LOG_DIR/$name.log" 2>&1 < /dev/null
+  "${WORKBENCH[@]}" $cmd --out "$out" $resume >> "$LOG_DIR/$name.log" 2>&1 < /dev/null
   local rc=$?
   # The on-the-fly adversarially trained models are stored as float16 once finished (fixture budget).
   if [ $rc -eq 0 ] && [[ "$name" == *-at ]]; then
-    node bin/robustness.js compact --model "$out" >> "$LOG_DIR/$name.log" 2>&1 < /dev/null
+    "${WORKBENCH[@]}" compact --model "$out" >> "$LOG_DIR/$name.log" 2>&1 < /dev/null
     rc=$?
   fi
   echo "$(date -u +%FT%TZ) end $name rc=$rc" >&2

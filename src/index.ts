@@ -13,3 +13,4 @@ export * from './arbitraries/index.js';
 export * from './snapshots/index.js';
 export * from './matchers/index.js';
 export * from './report/index.js';
+export * from './cli/index.js';

@@ -31,7 +31,7 @@ afterEach(() => {
 });
 
 /** One run of the reporter over `records` in a fresh root, with a thresholds file of `rules`. */
-function run(rules: unknown[] | undefined, records: RobustnessRecord[] = [record]): { code: typeof process.exitCode; errors: string } {
+async function run(rules: unknown[] | undefined, records: RobustnessRecord[] = [record]): Promise<{ code: typeof process.exitCode; errors: string }> {
   const root = mkdtempSync(join(tmpdir(), 'reporter-test-'));
   roots.push(root);
   if (rules) writeFileSync(join(root, 'gate.json'), JSON.stringify({ rules }));
@@ -42,25 +42,25 @@ function run(rules: unknown[] | undefined, records: RobustnessRecord[] = [record
   vi.spyOn(console, 'log').mockImplementation(() => undefined);
   const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
   process.exitCode = undefined;
-  reporter.onTestRunEnd();
+  await reporter.onTestRunEnd();
   expect(existsSync(join(root, 'reports/robustness.json'))).toBe(true);
   return { code: process.exitCode, errors: error.mock.calls.map((c) => c.join(' ')).join('\n') };
 }
 
 describe('RobustnessReporter with a thresholds file', () => {
-  it('leaves the exit code alone when every rule holds', () => {
-    expect(run([{ model: 'm1', metric: 'robustAccuracy', method: 'pgd', min: 0.3 }])).toEqual({ code: undefined, errors: '' });
+  it('leaves the exit code alone when every rule holds', async () => {
+    expect(await run([{ model: 'm1', metric: 'robustAccuracy', method: 'pgd', min: 0.3 }])).toEqual({ code: undefined, errors: '' });
   });
 
-  it('fails the run naming a breached rule, a rule with no measurement, or a missing thresholds file', () => {
-    const breached = run([{ model: 'm1', metric: 'robustAccuracy', method: 'pgd', min: 0.5 }]);
+  it('fails the run naming a breached rule, a rule with no measurement, or a missing thresholds file', async () => {
+    const breached = await run([{ model: 'm1', metric: 'robustAccuracy', method: 'pgd', min: 0.5 }]);
     expect(breached.code).toBe(1);
     expect(breached.errors).toMatch(/release gate: 1 breach\(es\) of gate\.json/);
     expect(breached.errors).toMatch(/m1 robustAccuracy \(pgd\): 0\.4000 < min 0\.5/);
-    const unmeasured = run([{ model: 'm2', metric: 'ssd', max: 20 }]);
+    const unmeasured = await run([{ model: 'm2', metric: 'ssd', max: 20 }]);
     expect(unmeasured.code).toBe(1);
     expect(unmeasured.errors).toMatch(/m2 ssd: no measurement/);
-    const missing = run(undefined);
+    const missing = await run(undefined);
     expect(missing.code).toBe(1);
     expect(missing.errors).toMatch(/release gate not checked: the thresholds file .*gate\.json does not exist/);
   });

@@ -1,12 +1,14 @@
 // `vitest-robustness/reporter` (the plugin adds it): gathers every robustness matcher call of a run
-// into reports/robustness.json and a self-contained reports/index.html, checks the release gate
-// when given a thresholds file, and rebuilds the paper reproduction report (reports/paper.md) from
-// the claim files the paper specs write.
+// into reports/robustness.json and a self-contained reports/index.html, with the sections and
+// files of the report extensions it is given, and checks the release gate when given a
+// thresholds file.
 import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { checkExtensions, loadExtensions, runExtensions, type ReportExtensionRef } from './report/extension.js';
 import { checkGate, parseThresholds } from './report/gate.js';
-import { claimsWrittenSince, readClaims, writePaperReport } from './report/paper.js';
 import { clearResults, isEmbeddedSample, readResults, type RobustnessRecord } from './record/record.js';
+import { reportDir } from './record/reportDir.js';
 import { type Shard, writeShard } from './report/shard.js';
 import { writeHtmlReport, writeReport, writeStepSummary } from './report/write.js';
 import { obsoleteSnapshots, type SpecRun } from './snapshots/obsolete.js';
@@ -26,6 +28,12 @@ export interface RobustnessReporterOptions {
    * fails the run. @defaultValue undefined: no gate in the run
    */
   thresholds?: string;
+  /**
+   * Extensions that add sections to index.html and pages or files of their own, from the run's
+   * records: objects (see ReportExtension), or paths of modules whose default export is one
+   * (imported through Vitest's module runner). @defaultValue []
+   */
+  extensions?: readonly ReportExtensionRef[];
 }
 
 /** Brands the reporter so the plugin can tell it is already configured. */
@@ -36,22 +44,26 @@ export default class RobustnessReporter {
   private started = Date.now();
   private readonly ignore: RegExp | undefined;
   private readonly thresholds: string | undefined;
+  private readonly extensions: readonly ReportExtensionRef[];
+  private importer: ((id: string) => Promise<unknown>) | undefined;
   readonly [ROBUSTNESS_REPORTER] = true;
   private shard: Shard | undefined;
 
   constructor(options: RobustnessReporterOptions = {}) {
     this.ignore = options.ignore ? new RegExp(options.ignore) : undefined;
     this.thresholds = options.thresholds;
+    this.extensions = checkExtensions(options.extensions, 'RobustnessReporter');
   }
 
-  onInit(ctx: { config?: { root?: string; shard?: Shard } }): void {
+  onInit(ctx: { config?: { root?: string; shard?: Shard }; import?: (id: string) => Promise<unknown> }): void {
     this.root = ctx.config?.root ?? process.cwd();
+    this.importer = ctx.import?.bind(ctx);
     this.shard = ctx.config?.shard;
     this.started = Date.now();
     clearResults(this.root);
   }
 
-  onTestRunEnd(testModules: readonly ModuleLike[] = []): void {
+  async onTestRunEnd(testModules: readonly ModuleLike[] = []): Promise<void> {
     const records = readResults(this.root).filter((r) => !this.ignore?.test(r.spec));
     this.reportObsoleteSnapshots(testModules, records);
     if (this.shard) {
@@ -63,28 +75,22 @@ export default class RobustnessReporter {
       if (this.thresholds) console.log(`[vitest-robustness] release gate left to the merged run: \`npx robustness merge && npx robustness gate --thresholds ${this.thresholds}\`.`);
       return;
     }
-    let claims = 0;
-    const fresh = claimsWrittenSince(this.started, this.root);
-    try {
-      claims = readClaims(this.root).length;
-      const paper = writePaperReport(this.root);
-      if (paper && fresh) console.log(`\n[vitest-robustness] paper reproduction: ${claims} of 4 claims; report: ${paper.markdown}`);
-    } catch (err) {
-      // A broken claim file must not cost the run its robustness report; say what to fix.
-      console.error(`\n[vitest-robustness] reports/paper.md not written: ${(err as Error).message}`);
-    }
+    // A module path goes through Vitest (TypeScript, the config's aliases); without Vitest, Node.
+    const load = (path: string) => (this.importer ? this.importer(resolve(this.root, path)) : import(pathToFileURL(resolve(this.root, path)).href));
+    const contributions = runExtensions(await loadExtensions(this.extensions, load), { root: this.root, reportDir: reportDir(this.root), records, startedAt: this.started });
+    const sections = contributions.flatMap((c) => c.sections ?? []);
     if (records.length > 0) {
-      const { html } = writeReport(records, this.root);
-      writeStepSummary(records);
+      const { html } = writeReport(records, this.root, sections);
+      writeStepSummary(records, process.env, contributions.flatMap((c) => (c.markdown ? [c.markdown] : [])));
       const onSample = records.filter(isEmbeddedSample).length;
       const sample = onSample ? ` (${onSample} on the embedded 200-image CIFAR-10 sample, not a full test split)` : '';
       console.log(`\n[vitest-robustness] ${records.length} robustness checks${sample}; report: ${html}`);
-    } else if (claims > 0 && fresh) {
-      // A run whose paper specs made no matcher calls still gets its paper section; the last
-      // robustness.json is left alone. A run that measured nothing at all (the unit tests) leaves
-      // index.html as the last spec run wrote it.
-      const html = writeHtmlReport([], this.root);
-      console.log(`[vitest-robustness] no robustness checks in this run; paper section: ${html}`);
+    } else if (contributions.some((c) => c.updated)) {
+      // An extension wrote something this run though no matcher was called: its sections get a
+      // page; the last robustness.json is left alone. A run that measured nothing at all (the
+      // unit tests) leaves index.html as the last spec run wrote it.
+      const html = writeHtmlReport([], this.root, undefined, sections);
+      console.log(`[vitest-robustness] no robustness checks in this run; report extensions' sections: ${html}`);
     }
     if (this.thresholds) this.gate(records, this.thresholds);
   }

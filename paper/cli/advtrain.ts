@@ -1,14 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { initBackend } from '../backend/select.js';
-import { cifar10Dataset, locateCifar10 } from '../data/cifar10.js';
-import type { ModelCard } from '../models/card.js';
-import { loadModel, readCard, saveModel } from '../models/io.js';
-import { adversarialTraining, PAPER_ATTACKS } from '../train/adversarial.js';
-import { evaluate } from '../train/train.js';
-import { interruptedMessage, numberFlag, parseFlags, RULES, UsageError } from './args.js';
+import { adversarialTraining, checkOutFolder, cifar10Dataset, evaluate, initBackend, interruptedMessage, loadModel, locateCifar10, numberFlag, parseFlags, readCard, RULES, sameAsCard, saveModel, trainingStatus, UsageError } from 'vitest-robustness';
+import type { ModelCard } from 'vitest-robustness';
+import { PAPER_ATTACKS } from '../constants.js';
 import { run as runOnTheFly, usage as onTheFlyUsage } from './advtrainOnline.js';
-import { checkOutFolder, sameAsCard } from './outFolder.js';
 import { trainingSplit } from './train.js';
 
 const NAMES = Object.keys(PAPER_ATTACKS) as (keyof typeof PAPER_ATTACKS)[];
@@ -17,13 +12,13 @@ const describeAttack = (n: keyof typeof PAPER_ATTACKS) =>
     .map(([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v}`)
     .join(' ')}`;
 
-export const usage = `usage: robustness adv-train --from DIR --out DIR [options]
+export const usage = `usage: npm run workbench -- adv-train --from DIR --out DIR [options]
 
 Adversarial training as in the paper's section 4.2: attack --count training images with each
 attack, using the trained model in --from, then retrain a copy of it on those adversarial images
 plus --clean clean ones. --from is never modified.
 
-  --from DIR        the trained model to start from (a robustness train folder)
+  --from DIR        the trained model to start from (a npm run workbench -- train folder)
   --out DIR         the adversarially trained model: model.json, weights.bin, card.json, history.json
   --attacks LIST    comma-separated, from ${NAMES.join(', ')} (default all), with this project's
                     Table 1 settings:
@@ -52,7 +47,7 @@ function methodFlag(args: string[]): string | undefined {
 export async function run(args: string[]): Promise<number> {
   const method = methodFlag(args);
   if (method !== undefined && method !== 'paper') return runOnTheFly(args);
-  const v = parseFlags('adv-train', {
+  const v = parseFlags('npm run workbench -- adv-train', {
     args,
     options: {
       method: { type: 'string' },
@@ -70,9 +65,9 @@ export async function run(args: string[]): Promise<number> {
       quiet: { type: 'boolean' },
     },
   }).values;
-  const num = (name: keyof typeof v, rule: Parameters<typeof numberFlag>[3]) => numberFlag('adv-train', name, v[name] as string | undefined, rule);
-  if (!v.from) throw new UsageError('--from is required: the trained model folder to start from. See `robustness adv-train --help`.');
-  if (!v.out) throw new UsageError('--out is required: the folder the adversarially trained model goes to. See `robustness adv-train --help`.');
+  const num = (name: keyof typeof v, rule: Parameters<typeof numberFlag>[3]) => numberFlag('npm run workbench -- adv-train', name, v[name] as string | undefined, rule);
+  if (!v.from) throw new UsageError('--from is required: the trained model folder to start from. See `npm run workbench -- adv-train --help`.');
+  if (!v.out) throw new UsageError('--out is required: the folder the adversarially trained model goes to. See `npm run workbench -- adv-train --help`.');
   if (resolve(v.from) === resolve(v.out)) throw new UsageError('--out must differ from --from: adversarial training writes a new model and leaves the original as it is.');
   const flagNames = v.attacks === undefined ? undefined : v.attacks.split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of flagNames ?? []) {
@@ -89,19 +84,18 @@ export async function run(args: string[]): Promise<number> {
     val: num('val', RULES.countOrZero),
     seed: num('seed', RULES.seed),
   };
-  const sourceCard = readCard(v.from);
-  if (!sourceCard) throw new Error(`${v.from} holds no card.json: --from must be a model folder written by \`robustness train\`.`);
+  const source = trainingStatus(v.from);
+  const sourceCard = source.card;
+  if (!sourceCard) throw new Error(`${v.from} holds no card.json: --from must be a model folder written by \`npm run workbench -- train\`.`);
   // Adversarial images made from a half-trained model would train its copy on another model's
   // weaknesses than the finished one's.
-  if (!sourceCard.cleanAccuracy || existsSync(join(v.from, 'optimizer.json'))) {
-    throw new Error(`${v.from} has not finished training (no clean accuracy on its card, or optimizer state still there): finish it with robustness train --resume --out ${v.from}, then train from it.`);
-  }
+  if (!source.finished) throw new Error(`${v.from} ${source.why}: finish it with npm run workbench -- train --resume --out ${v.from}, then train from it.`);
   const resuming = checkOutFolder('adv-train', v.out, Boolean(v.resume));
   // A resumed run makes the same adversarial images and trains as before: the card's recipe, and
   // a flag that would change the images is refused.
   const previous = resuming ? readCard(v.out) : undefined;
   const adv = previous?.training.adversarial as { from?: string; attacks?: { attack: string }[]; attackedImages?: number; cleanImages?: number; seed?: number } | undefined;
-  if (resuming && (!previous || !adv)) throw new UsageError(`--resume: ${v.out} holds a run that robustness adv-train did not make (no adversarial recipe on its card); resume it with robustness train --resume, or choose another --out.`);
+  if (resuming && (!previous || !adv)) throw new UsageError(`--resume: ${v.out} holds a run that npm run workbench -- adv-train did not make (no adversarial recipe on its card); resume it with npm run workbench -- train --resume, or choose another --out.`);
   if (adv && adv.from !== basename(resolve(v.from))) {
     throw new UsageError(`--resume: ${v.out} was trained from ${adv.from}, not from ${v.from}; give --from ${adv.from}'s folder, or choose another --out.`);
   }

@@ -1,13 +1,9 @@
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { initBackend } from '../backend/select.js';
-import { tempPathFor } from '../util/atomic.js';
-import { cifar10Dataset } from '../data/cifar10.js';
-import { loadModel, readCard, replaceDirAtomic, saveModel } from '../models/io.js';
-import { evaluate } from '../train/train.js';
-import { parseFlags, UsageError } from './args.js';
+import { cifar10Dataset, evaluate, initBackend, loadModel, parseFlags, readCard, replaceDirAtomic, saveModel, trainingStatus, UsageError } from 'vitest-robustness';
 
-export const usage = `usage: robustness compact --model DIR [--data cifar10]
+export const usage = `usage: npm run workbench -- compact --model DIR [--data cifar10]
 
 Stores a finished model's weights as float16: weights.bin halves, and the model still loads with
 tfjs anywhere (its own weight decoder reads them). The clean test accuracy is measured again on the
@@ -15,25 +11,24 @@ stored weights and written to card.json, with the float32 figure kept beside it
 (weights.float32CleanAccuracy). The folder is replaced whole, so an interrupted run leaves the
 model as it was. Specs that measured the model before must be run again.
 
-  --model DIR   a model folder written by robustness train or adv-train (with card.json)
+  --model DIR   a model folder written by npm run workbench -- train or adv-train (with card.json)
   --data cifar10  the test split to measure on (CIFAR10_DIR or the download cache)`;
 
 export async function run(args: string[]): Promise<number> {
-  const v = parseFlags('compact', { args, options: { model: { type: 'string' }, data: { type: 'string' } } }).values;
-  if (!v.model) throw new UsageError('--model is required: the folder of the model to compact. See `robustness compact --help`.');
+  const v = parseFlags('npm run workbench -- compact', { args, options: { model: { type: 'string' }, data: { type: 'string' } } }).values;
+  if (!v.model) throw new UsageError('--model is required: the folder of the model to compact. See `npm run workbench -- compact --help`.');
   if ((v.data ?? 'cifar10') !== 'cifar10') throw new UsageError(`--data ${v.data} is not supported; use cifar10 (CIFAR10_DIR points at your copy).`);
   const dir = v.model;
-  const card = readCard(dir);
-  if (!card) throw new Error(`${resolve(dir)} has no card.json: compact works on models written by \`robustness train\` or \`adv-train\`.`);
-  if (existsSync(join(dir, 'optimizer.json'))) {
-    throw new Error(`${card.name} is still training (optimizer.json is there for --resume); finish it with \`robustness train --resume --out ${dir}\` before compacting.`);
-  }
+  const status = trainingStatus(dir);
+  const card = status.card;
+  if (!card) throw new Error(`${resolve(dir)} has no card.json: compact works on models written by \`npm run workbench -- train\` or \`adv-train\`.`);
+  if (!status.finished) throw new Error(`${card.name} ${status.why}; finish it with \`npm run workbench -- train --resume --out ${dir}\` before compacting.`);
   if (card.weights?.dtype === 'float16') throw new Error(`${card.name} already stores float16 weights; nothing to do.`);
 
   await initBackend();
   const test = cifar10Dataset('test');
   const model = await loadModel(dir);
-  const staging = tempPathFor(resolve(dir));
+  const staging = mkdtempSync(join(tmpdir(), 'compact-'));
   try {
     await saveModel(model, staging, undefined, {}, { weights: 'float16' });
     const half = await loadModel(staging);

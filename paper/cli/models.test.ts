@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from './main.js';
+import { main } from '../cli.js';
 import { modelsTable } from './models.js';
 
 const root = mkdtempSync(join(tmpdir(), 'models-table-'));

@@ -1,11 +1,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/atomic.js';
-import { epochsText, type ModelCard } from '../models/card.js';
-import { readCard } from '../models/io.js';
-import { parseFlags, UsageError } from './args.js';
+import { epochsText, parseFlags, readCard, UsageError, writeFileAtomic } from 'vitest-robustness';
+import type { ModelCard } from 'vitest-robustness';
 
-export const usage = `usage: robustness models [--dir fixtures/models] [--write]
+export const usage = `usage: npm run workbench -- models [--dir fixtures/models] [--write]
 
 Lists the trained models in --dir (one folder each, with card.json) as a markdown table;
 --write also saves it as <dir>/README.md.`;
@@ -34,7 +32,7 @@ export function modelsTable(dir: string): string {
   return [
     '# Fixture models',
     '',
-    'Trained by `robustness train` on this project\'s machines; each folder holds model.json, weights.bin, card.json and history.json. Regenerate this table with `npx robustness models --write`.',
+    'Trained by `npm run workbench -- train` on this project\'s machines; each folder holds model.json, weights.bin, card.json and history.json. Regenerate this table with `npm run workbench -- models --write`.',
     '',
     `Data: ${caveats}. Clean accuracy is on the test split (5,000 images in the shared copy). Training images exclude 5,000 held out for validation curves.`,
     '',
@@ -46,7 +44,7 @@ export function modelsTable(dir: string): string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const values = parseFlags('models', { args, options: { dir: { type: 'string' }, write: { type: 'boolean' } } }).values;
+  const values = parseFlags('npm run workbench -- models', { args, options: { dir: { type: 'string' }, write: { type: 'boolean' } } }).values;
   const dir = values.dir ?? 'fixtures/models';
   // A mistyped --dir would list nothing (and --write would make the folder to hold that table).
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--dir ${dir} is not a folder; give the folder that holds the model folders (default fixtures/models).`);

@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CIFAR10_CLASSES } from '../data/classes.js';
-import { readCard } from '../models/io.js';
-import { main } from './main.js';
+import { CIFAR10_CLASSES, readCard } from 'vitest-robustness';
+import { main } from '../cli.js';
 
 // A CIFAR-10-shaped image folder small enough to train on in a test: 6 training and 2 test
 // images per class, each class a different colour.
@@ -117,7 +116,7 @@ describe('robustness train and adv-train: --out and --resume', () => {
       expect((await refusal(['adv-train', ...common, '--epochs', '3', '--resume', ...flags])).message).toMatch(message);
     }
     expect((await refusal(['adv-train', ...common, '--epochs', '1'])).message).toMatch(/already holds a training run; add --resume/);
-    expect((await refusal(['train', '--epochs', '3', '--resume', '--out', adv, '--quiet'])).message).toMatch(/was made by robustness adv-train; resume it with robustness adv-train --resume/);
+    expect((await refusal(['train', '--epochs', '3', '--resume', '--out', adv, '--quiet'])).message).toMatch(/was made by npm run workbench -- adv-train; resume it with npm run workbench -- adv-train --resume/);
     expect(history(adv)).toBe(2);
   });
 
@@ -137,13 +136,7 @@ describe('robustness train and adv-train: --out and --resume', () => {
     const unfinished = join(root, 'unfinished');
     cpSync(model, unfinished, { recursive: true });
     writeFileSync(join(unfinished, 'optimizer.json'), '{}');
-    expect((await refusal(['adv-train', '--from', unfinished, '--out', join(root, 'adv2'), '--quiet'])).message).toMatch(/unfinished has not finished training .*finish it with robustness train --resume --out .*unfinished, then train from it/);
+    expect((await refusal(['adv-train', '--from', unfinished, '--out', join(root, 'adv2'), '--quiet'])).message).toMatch(/unfinished is still training .*finish it with npm run workbench -- train --resume --out .*unfinished, then train from it/);
     expect(existsSync(join(root, 'adv2'))).toBe(false);
-  });
-
-  it('eval --n above the test images there are names the flag', async () => {
-    const err = await refusal(['eval', '--model', model, '--n', '21', '--attack', 'fgsm']);
-    expect(err.message).toMatch(/^--n 21: Asked for 21 images but the chosen classes hold only 20; lower --n/);
-    expect(err.exitCode).toBe(2);
   });
 });

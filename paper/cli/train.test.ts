@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { interruptedMessage } from './args.js';
-import { main } from './main.js';
+import { interruptedMessage } from 'vitest-robustness';
+import { main } from '../cli.js';
 import { resolveRecipe } from './train.js';
 
 describe('robustness train', () => {
@@ -8,7 +8,7 @@ describe('robustness train', () => {
     await expect(main(['train', '--arch', 'resnet'])).rejects.toThrow(/--out is required/);
     await expect(main(['train', '--arch', 'cnn1', '--out', '/tmp/x', '--epochs', 'ten'])).rejects.toThrow(/--epochs must be a whole number of at least 1; got 'ten'/);
     await expect(main(['train', '--arch', 'cnn1', '--out', '/tmp/x', '--optimizer', 'rmsprop'])).rejects.toThrow(/--optimizer must be adam or sgd/);
-    await expect(main(['train', '--out', '/tmp/x', '--bogus'])).rejects.toThrow(/Unknown option '--bogus'.*robustness train --help/);
+    await expect(main(['train', '--out', '/tmp/x', '--bogus'])).rejects.toThrow(/Unknown option '--bogus'.*npm run workbench -- train --help/);
   });
 
   it('--from continues a model as built: it rejects architecture flags, needs --epochs, and checks the source first', async () => {
@@ -29,15 +29,6 @@ describe('the recipe of a resumed or continued run', () => {
   it('drops the card\'s learning rate when the optimizer changes', () => {
     expect(resolveRecipe({ optimizer: 'sgd' }, card)).toMatchObject({ optimizer: 'sgd', learningRate: undefined });
     expect(resolveRecipe({ optimizer: 'sgd', lr: 0.1 }, card)).toMatchObject({ optimizer: 'sgd', learningRate: 0.1 });
-  });
-});
-
-describe('robustness eval', () => {
-  it('checks its arguments before loading anything', async () => {
-    await expect(main(['eval'])).rejects.toThrow(/--model is required/);
-    await expect(main(['eval', '--model', 'x', '--eps', '2'])).rejects.toThrow(/--eps must be a number in \(0, 1\]/);
-    await expect(main(['eval', '--model', 'x', '--attack', 'bim'])).rejects.toThrow(/Unknown attack "bim"/);
-    await expect(main(['eval', '--model', '/nonexistent/model'])).rejects.toThrow(/model.json is missing/);
   });
 });
 

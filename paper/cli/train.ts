@@ -1,19 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { initBackend } from '../backend/select.js';
-import { cifar10Dataset, locateCifar10 } from '../data/cifar10.js';
-import type { ImageDataset } from '../data/dataset.js';
-import { ARCHS, buildModel, resolveModelSpec, type Arch } from '../models/build.js';
-import type { ModelCard } from '../models/card.js';
-import { loadModel, readCard, recoverModelDir, saveModel } from '../models/io.js';
-import { REGULARIZER_NAMES, regularizerSpec, type RegularizerName } from '../models/regularizers.js';
-import { checkContinueFrom, continueFrom } from '../train/continueFrom.js';
-import { evaluate, train } from '../train/train.js';
-import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
-import { interruptedMessage, numberFlag, parseFlags, RULES, UsageError } from './args.js';
-import { checkOutFolder, sameAsCard } from './outFolder.js';
+import { ARCHS, buildModel, checkContinueFrom, checkOutFolder, cifar10Dataset, continueFrom, evaluate, initBackend, interruptedMessage, loadModel, locateCifar10, numberFlag, parseFlags, readCard, recoverModelDir, REGULARIZER_NAMES, regularizerSpec, resolveModelSpec, RULES, sameAsCard, saveModel, SCHEDULES, train, UsageError } from 'vitest-robustness';
+import type { Arch, ImageDataset, ModelCard, RegularizerName, ScheduleName } from 'vitest-robustness';
+import { CNN1_HIDDEN, PAPER_FACTOR } from '../constants.js';
 
-export const usage = `usage: robustness train --arch ARCH --out DIR [options]
+export const usage = `usage: npm run workbench -- train --arch ARCH --out DIR [options]
 
   --arch A          ${ARCHS.join(' | ')}
   --width W         channel multiplier (default 1)
@@ -21,7 +12,7 @@ export const usage = `usage: robustness train --arch ARCH --out DIR [options]
   --reg R           ${REGULARIZER_NAMES.join(' | ')} (default base)
   --factor F        regularizer factor for l1 and l2 (default 0.01, the paper's)
   --l1 F, --l2 F    separate elastic-net factors
-  --activity-l1 L   L1 penalty lambda on the activations of --activity-layer (default layer 'hidden')
+  --activity-l1 L   L1 penalty lambda on the activations of --activity-layer (default layer '${CNN1_HIDDEN}', cnn1's)
   --epochs N        (default 20)    --batch N   (default 64)
   --lr X            base learning rate (default 1e-3 for adam, 0.05 for sgd)
   --optimizer O     adam | sgd      --schedule S  ${SCHEDULES.join(' | ')} (default cosine)
@@ -49,7 +40,7 @@ export function trainingSplit(valCount: number): { validation: ImageDataset | un
   return { validation: valCount > 0 ? all.subset(order.subarray(0, valCount)) : undefined, rest: all.subset(order.subarray(valCount)) };
 }
 
-/** The recipe flags of `robustness train`, as given (undefined: not given). */
+/** The recipe flags of `npm run workbench -- train`, as given (undefined: not given). */
 export interface RecipeFlags {
   batch?: number;
   lr?: number;
@@ -78,7 +69,7 @@ export function resolveRecipe(flags: RecipeFlags, card?: ModelCard['training']) 
 }
 
 export async function run(args: string[]): Promise<number> {
-  const v = parseFlags('train', {
+  const v = parseFlags('npm run workbench -- train', {
     args,
     options: {
       arch: { type: 'string' },
@@ -106,15 +97,15 @@ export async function run(args: string[]): Promise<number> {
       quiet: { type: 'boolean' },
     },
   }).values;
-  const num = (name: keyof typeof v, rule: Parameters<typeof numberFlag>[3]) => numberFlag('train', name, v[name] as string | undefined, rule);
-  if (!v.out) throw new UsageError('--out is required: the folder the model and its checkpoints go to. See `robustness train --help`.');
+  const num = (name: keyof typeof v, rule: Parameters<typeof numberFlag>[3]) => numberFlag('npm run workbench -- train', name, v[name] as string | undefined, rule);
+  if (!v.out) throw new UsageError('--out is required: the folder the model and its checkpoints go to. See `npm run workbench -- train --help`.');
   if ((v.data ?? 'cifar10') !== 'cifar10') throw new UsageError(`--data ${v.data} is not supported; use cifar10 (CIFAR10_DIR points at your copy).`);
   if (v.optimizer && v.optimizer !== 'adam' && v.optimizer !== 'sgd') throw new UsageError(`--optimizer must be adam or sgd, got '${v.optimizer}'.`);
   if (v.schedule && !SCHEDULES.includes(v.schedule as ScheduleName)) throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}, got '${v.schedule}'.`);
   if (v.arch !== undefined && !ARCHS.includes(v.arch as Arch)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}, got '${v.arch}'.`);
   if (v.reg !== undefined && !REGULARIZER_NAMES.includes(v.reg as RegularizerName)) throw new UsageError(`--reg must be one of ${REGULARIZER_NAMES.join(', ')}, got '${v.reg}'.`);
 
-  if (!v.arch && !v.from && !v.resume) throw new UsageError('--arch is required. See `robustness train --help`.');
+  if (!v.arch && !v.from && !v.resume) throw new UsageError('--arch is required. See `npm run workbench -- train --help`.');
   if (v.from) {
     const model = (['arch', 'width', 'depth', 'reg', 'factor', 'l1', 'l2', 'activity-l1', 'activity-layer'] as const).filter((k) => v[k] !== undefined);
     if (model.length) throw new UsageError(`--from continues the model in ${v.from} as it is built; drop ${model.map((k) => `--${k}`).join(', ')}.`);
@@ -147,7 +138,7 @@ export async function run(args: string[]): Promise<number> {
   } else started = checkOutFolder('train', v.out, Boolean(v.resume));
   const previous = resume ? readCard(v.from && !started ? v.from : v.out) : undefined;
   if (previous?.training.adversarial) {
-    throw new UsageError(`${v.from ?? v.out} was made by robustness adv-train; ${v.from ? 'continue it with adv-train' : `resume it with robustness adv-train --resume --out ${v.out}`}.`);
+    throw new UsageError(`${v.from ?? v.out} was made by npm run workbench -- adv-train; ${v.from ? 'continue it with adv-train' : `resume it with npm run workbench -- adv-train --resume --out ${v.out}`}.`);
   }
   if (previous && !v.from) {
     // A resumed run continues the model as built: a flag may repeat the card, not change it.
@@ -171,13 +162,13 @@ export async function run(args: string[]): Promise<number> {
   const backend = await initBackend();
   let existing = previous;
   const spec = existing?.spec ?? resolveModelSpec({
-    arch: (v.arch ?? (() => { throw new UsageError('--arch is required. See `robustness train --help`.'); })()) as Arch,
+    arch: (v.arch ?? (() => { throw new UsageError('--arch is required. See `npm run workbench -- train --help`.'); })()) as Arch,
     width,
     depth,
-    regularizer: regularizerSpec((v.reg ?? 'base') as RegularizerName, factors),
+    regularizer: regularizerSpec((v.reg ?? 'base') as RegularizerName, { ...factors, factor: factors.factor ?? PAPER_FACTOR }),
     seed,
   });
-  const activityL1 = existing?.activityL1 ?? (lambda !== undefined && lambda > 0 ? { layer: v['activity-layer'] ?? 'hidden', lambda } : null);
+  const activityL1 = existing?.activityL1 ?? (lambda !== undefined && lambda > 0 ? { layer: v['activity-layer'] ?? CNN1_HIDDEN, lambda } : null);
 
   const source = locateCifar10();
   const { validation, rest } = trainingSplit(valCount);

@@ -2,11 +2,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import RobustnessReporter from '../reporter.js';
-import { firstSentence, readClaims, validateClaim, writeClaim, writePaperReport, type PaperClaim } from './paper.js';
-import { markdownToHtml } from './paperHtml.js';
-import type { RobustnessRecord } from '../record/record.js';
-import { writeReport } from './write.js';
+import { writeReport, type RobustnessRecord } from 'vitest-robustness';
+import RobustnessReporter from 'vitest-robustness/reporter';
+import { firstSentence, readClaims, validateClaim, writeClaim, writePaperReport, type PaperClaim } from './claims.js';
+import paperReport from './extension.js';
+import { markdownToHtml } from './html.js';
+
+/** The paper's sections of the report, as the reporter gets them from the extension. */
+const paperSections = (root: string) => paperReport().onReport({ root, reportDir: join(root, 'reports'), records: [], startedAt: 0 })?.sections ?? [];
 
 const roots: string[] = [];
 function freshRoot(): string {
@@ -112,7 +115,7 @@ describe('paper claims', () => {
     const root = freshRoot();
     withFigure(root);
     writeFileSync(join(root, 'reports', 'paper', 'table2.claim.json'), '{"id": "table2",');
-    expect(() => readClaims(root)).toThrow(/table2\.claim\.json is not valid JSON .*rerun specs\/paper\/attribution\.spec\.ts/);
+    expect(() => readClaims(root)).toThrow(/table2\.claim\.json is not valid JSON .*rerun paper\/specs\/attribution\.spec\.ts/);
     writeFileSync(join(root, 'reports', 'paper', 'table2.claim.json'), JSON.stringify(claim()));
     expect(() => readClaims(root)).toThrow(/holds the claim "fig1"; a claim file must be named <id>\.claim\.json/);
   });
@@ -190,8 +193,10 @@ describe('the paper section of index.html', () => {
     const root = freshRoot();
     withFigure(root);
     writeClaim(claim(), root);
-    const html = readFileSync(writeReport([record], root).html, 'utf8');
-    expect(html).toContain('<h2 id="paper">Paper reproduction</h2>');
+    const html = readFileSync(writeReport([record], root, paperSections(root)).html, 'utf8');
+    expect(html).toContain('<section id="paper" class="extension">');
+    expect(html).toContain('<h2>Paper reproduction</h2>');
+    expect(html).toContain('<a href="#paper">paper reproduction</a>');
     expect(html).toMatch(/<td><a href="#paper-fig1">Fig\. 1: average density<\/a><\/td><td class="partly">partly reproduced<\/td>/);
     expect(html).toMatch(/<tr><td>Table 1: robustness under attack<\/td><td>not measured in this run<\/td>/);
     expect(html).toContain('<tr><th>lambda</th><th>density (paper)</th><th>density (ours)</th></tr>');
@@ -202,7 +207,7 @@ describe('the paper section of index.html', () => {
 
   it('is absent when no claim exists', () => {
     const root = freshRoot();
-    expect(readFileSync(writeReport([record], root).html, 'utf8')).not.toContain('Paper reproduction');
+    expect(readFileSync(writeReport([record], root, paperSections(root)).html, 'utf8')).not.toContain('Paper reproduction');
   });
 
   it('markdown: raw HTML in a claim is shown as text, not run', () => {
@@ -213,18 +218,18 @@ describe('the paper section of index.html', () => {
 });
 
 describe('the reporter', () => {
-  const runReporter = (root: string, between: () => void = () => undefined) => {
-    const reporter = new RobustnessReporter();
+  const runReporter = async (root: string, between: () => void = () => undefined) => {
+    const reporter = new RobustnessReporter({ extensions: [paperReport()] });
     reporter.onInit({ config: { root } });
     between();
-    reporter.onTestRunEnd();
+    await reporter.onTestRunEnd();
   };
 
-  it('writes paper.md and the paper section of index.html after a run whose specs wrote claims but made no matcher calls', () => {
+  it('writes paper.md and the paper section of index.html after a run whose specs wrote claims but made no matcher calls', async () => {
     const root = freshRoot();
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
-      runReporter(root, () => {
+      await runReporter(root, () => {
         withFigure(root);
         writeClaim(claim(), root);
       });
@@ -236,20 +241,20 @@ describe('the reporter', () => {
     expect(existsSync(join(root, 'reports', 'robustness.json'))).toBe(false);
   });
 
-  it('leaves index.html alone after a run that measured nothing (the unit tests), and survives a broken claim file', () => {
+  it('leaves index.html alone after a run that measured nothing (the unit tests), and survives a broken claim file', async () => {
     const root = freshRoot();
     withFigure(root);
     const path = writeClaim(claim(), root);
     utimesSync(path, new Date(0), new Date(0));
-    runReporter(root);
+    await runReporter(root);
     expect(existsSync(join(root, 'reports', 'index.html'))).toBe(false);
     expect(existsSync(join(root, 'reports', 'paper.md'))).toBe(true);
 
     writeFileSync(path, '{');
     const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
-      expect(() => runReporter(root)).not.toThrow();
-      expect(error.mock.calls.flat().join(' ')).toMatch(/reports\/paper\.md not written: .*fig1\.claim\.json is not valid JSON/);
+      await expect(runReporter(root)).resolves.toBeUndefined();
+      expect(error.mock.calls.flat().join(' ')).toMatch(/report extension 'paper reproduction' failed, its part of the report is left out: .*fig1\.claim\.json is not valid JSON/);
     } finally {
       error.mockRestore();
     }

@@ -1,7 +1,8 @@
+// The paper's claims: what each paper spec writes (reports/paper/<id>.claim.json), and
+// reports/paper.md assembled from those files and the fixture models' cards.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { writeFileAtomic } from '../util/atomic.js';
-import { epochsText, type ModelCard } from '../models/card.js';
+import { epochsText, trainingStatus, writeFileAtomic, type ModelCard } from 'vitest-robustness';
 
 /** The paper's four claims, in the order the report shows them. */
 export const PAPER_CLAIM_IDS = ['fig1', 'table1', 'fig3', 'table2'] as const;
@@ -9,10 +10,10 @@ export type PaperClaimId = (typeof PAPER_CLAIM_IDS)[number];
 
 /** How each claim is named when its file is missing, and which spec measures it. */
 export const PAPER_CLAIM_SOURCES: Readonly<Record<PaperClaimId, { title: string; spec: string }>> = {
-  fig1: { title: 'Fig. 1: average density', spec: 'specs/paper/density.spec.ts' },
-  table1: { title: 'Table 1: robustness under attack', spec: 'specs/paper/adversarial.spec.ts' },
-  fig3: { title: 'Fig. 3: training curves', spec: 'specs/paper/training.spec.ts' },
-  table2: { title: 'Table 2: attribution stability', spec: 'specs/paper/attribution.spec.ts' },
+  fig1: { title: 'Fig. 1: average density', spec: 'paper/specs/density.spec.ts' },
+  table1: { title: 'Table 1: robustness under attack', spec: 'paper/specs/adversarial.spec.ts' },
+  fig3: { title: 'Fig. 3: training curves', spec: 'paper/specs/training.spec.ts' },
+  table2: { title: 'Table 2: attribution stability', spec: 'paper/specs/attribution.spec.ts' },
 };
 
 export const PAPER_VERDICTS = ['reproduced', 'partly reproduced', 'not reproduced'] as const;
@@ -156,8 +157,8 @@ export function readFixtureFacts(root = process.cwd()): FixtureFacts[] {
     .sort()
     .flatMap((name) => {
       try {
-        const card = JSON.parse(readFileSync(join(dir, name, 'card.json'), 'utf8')) as ModelCard;
-        return [{ card, finished: card.cleanAccuracy !== undefined && !existsSync(join(dir, name, 'optimizer.json')) }];
+        const status = trainingStatus(join(dir, name));
+        return status.card ? [{ card: status.card, finished: status.finished }] : [];
       } catch {
         return []; // a card being rewritten mid-training; the table simply leaves that model out
       }
@@ -199,7 +200,7 @@ function setupSection(facts: readonly FixtureFacts[]): string {
 **Ours** trains small versions of the same architectures on the CPU (TensorFlow.js, ${backends.join(', ') || 'wasm'} backend), for a few epochs each, on ${data.join('; ') || 'CIFAR-10'}, with the paper's penalty factor 0.01. The models, as their cards (fixtures/models/*/card.json) record them:
 
 ${modelsTable(facts)}
-Every number below is measured by the specs in specs/paper/ from these committed models when \`npm run paper\` runs; nothing is cached. Each claim states its own settings (image counts, seeds, attack parameters).
+Every number below is measured by the specs in paper/specs/ from these committed models when \`npm run paper\` runs; nothing is cached. Each claim states its own settings (image counts, seeds, attack parameters).
 `;
 }
 

@@ -1,5 +1,6 @@
+// The "Paper reproduction" section of reports/index.html (through the reporter's extension point).
 import { existsSync, readFileSync } from 'node:fs';
-import { PAPER_CLAIM_IDS, PAPER_CLAIM_SOURCES, figurePath, firstSentence, type PaperClaim } from './paper.js';
+import { PAPER_CLAIM_IDS, PAPER_CLAIM_SOURCES, figurePath, firstSentence, type PaperClaim } from './claims.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -79,7 +80,8 @@ ${markdownToHtml(c.markdown)}
 <p class="measured">Measured ${esc(c.measuredAt)}</p></section>`,
     )
     .join('\n');
-  return `<h2 id="paper">Paper reproduction</h2>
+  return `<style>td.partly,span.partly{background:#fff4d6}span.pass{background:#e8f6e8}span.fail{background:#fde8e8}p.setup,p.measured{font-size:12px;color:#555}figure img.paper{image-rendering:auto;max-width:100%}</style>
+<h2>Paper reproduction</h2>
 <p>The paper's claims measured on this project's models (full text: reports/paper.md).</p>
 <table id="paper-verdicts"><thead><tr><th>claim</th><th>verdict</th><th>our numbers</th></tr></thead><tbody>
 ${rows}

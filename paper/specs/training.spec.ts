@@ -1,5 +1,5 @@
 // The paper's Fig. 3 claim, measured on the training histories of this project's own models (the
-// history.json that `robustness train` writes every epoch): "the regularized models take slightly
+// history.json that `npm run workbench -- train` writes every epoch): "the regularized models take slightly
 // longer to converge, but all models are able to achieve the same accuracy and loss on the training
 // and validation sets. However, in the case of no regularization, the validation loss begins to
 // vary wildly" (the paper shows VGG-16; we test every architecture whose four variants are trained).
@@ -15,10 +15,11 @@
 //   the epoch-to-epoch changes of validation loss over the second half of training is larger for
 //   the base model than for each regularized model.
 // A part of the claim holds when it holds for every measured architecture. The validation set is
-// the 5,000 training images held out by `robustness train` (seed 12345).
+// the 5,000 training images held out by `npm run workbench -- train` (seed 12345).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadModel, readCard, writeClaim, writeFileAtomic } from 'vitest-robustness';
+import { isFinished, loadModel, readCard, writeFileAtomic } from 'vitest-robustness';
+import { writeClaim } from '../report/claims.js';
 
 const ARCHS = [
   { id: 'resnet20', label: 'ResNet-20' },
@@ -43,10 +44,10 @@ interface Epoch {
 }
 
 const dir = (arch: ArchId, reg: Reg) => `fixtures/models/${arch}-${reg}`;
-const finished = (d: string) => Boolean(existsSync(d) && readCard(d)?.cleanAccuracy) && !existsSync(`${d}/optimizer.json`);
+const finished = isFinished;
 function history(d: string): Epoch[] {
   const h = JSON.parse(readFileSync(`${d}/history.json`, 'utf8')) as Epoch[];
-  if (h.some((e) => typeof e.valLoss !== 'number' || typeof e.valAccuracy !== 'number')) throw new Error(`${d}/history.json lacks validation figures; retrain with a validation split (robustness train holds one out by default).`);
+  if (h.some((e) => typeof e.valLoss !== 'number' || typeof e.valAccuracy !== 'number')) throw new Error(`${d}/history.json lacks validation figures; retrain with a validation split (the workbench's train command holds one out by default).`);
   return h;
 }
 
@@ -220,7 +221,7 @@ if (measured.length) {
             .filter(Boolean)
             .join(' '),
     setup:
-      `The histories (history.json) of the fixture models ${measured.flatMap((m) => REGS.map((r) => `${m.arch}-${r}`)).join(', ')}, as \`robustness train\` wrote them: ${cards.map((c) => `${c?.name}: ${c?.training.epochs} epochs, batch ${c?.training.batchSize}, ${c?.training.optimizer} ${c?.training.learningRate} (${c?.training.schedule}), ${c?.training.trainImages} training / ${c?.training.validationImages} validation images`).join('; ')}; the regularized variants with the same recipe. ` +
+      `The histories (history.json) of the fixture models ${measured.flatMap((m) => REGS.map((r) => `${m.arch}-${r}`)).join(', ')}, as \`npm run workbench -- train\` wrote them: ${cards.map((c) => `${c?.name}: ${c?.training.epochs} epochs, batch ${c?.training.batchSize}, ${c?.training.optimizer} ${c?.training.learningRate} (${c?.training.schedule}), ${c?.training.trainImages} training / ${c?.training.validationImages} validation images`).join('; ')}; the regularized variants with the same recipe. ` +
       `Decided before measuring: slower = more epochs than the base to reach ${REACH * 100}% of the base model's final validation accuracy; same = final training and validation accuracy within ${SAME_ACCURACY * 100} points and final validation cross-entropy within ${SAME_VAL_LOSS * 100}% of the base model's (training loss not compared: it includes the penalty); varies more = larger standard deviation of the epoch-to-epoch changes of validation loss over the second half of training than each regularized model.`,
     markdown: `The paper gives Fig. 3 as curves without numbers; its text states the three observations we test.\n\n${measured.map(table).join('\n\n')}\n`,
     figures: [{ file: 'fig3.svg', caption: `Fig. 3 on our models: training and validation accuracy and loss per epoch (${measured.map((m) => m.arch).join(', ')})` }],
@@ -228,12 +229,8 @@ if (measured.length) {
   });
 }
 
-// What we measured, per architecture and part of the claim. A part that did not hold is kept as
-// it.fails here (with its numbers in the test name) once measured; until then the claim as stated.
-// Measured 2026-11-25 on the committed fixtures. ResNet-20: the L1 and elastic-net models end about
-// 28 points below the base model, and every regularized model's late validation loss varies more.
-// VGG16: L1 and elastic net end 25 and 29 points below the base; every regularized model's late
-// validation loss varies more than the base model's (elastic net only slightly: 0.0673 vs 0.0594).
+// Per architecture, the parts of the claim measured not to hold on the committed fixtures, kept as
+// it.fails; the test names carry this run's numbers and reports/paper.md the rest.
 const EXPECTED_TO_FAIL: Partial<Record<ArchId, (typeof parts)[number][]>> = { resnet20: ['same', 'variance'], mobilenet: ['slower', 'same', 'variance'], vgg16: ['same', 'variance'] };
 
 describe('Fig. 3: regularized models converge a little slower to the same accuracy; the base model\'s validation loss varies more late (CIFAR-10 JPEG q75 copy)', () => {

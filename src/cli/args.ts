@@ -14,7 +14,12 @@ export class UsageError extends Error {
  * subcommand; this names the command and points at --help instead.
  */
 export function argError(command: string, err: unknown): UsageError {
-  return new UsageError(`${(err as Error).message.replace(/\. To specify.*$/s, '')}. See \`robustness ${command} --help\`.`);
+  return new UsageError(`${(err as Error).message.replace(/\. To specify.*$/s, '')}. See \`${commandLine(command)} --help\`.`);
+}
+
+/** How a command is called: a subcommand of `robustness`, or, given with spaces, as written. */
+export function commandLine(command: string): string {
+  return command.includes(' ') ? command : `robustness ${command}`;
 }
 
 /**
@@ -31,7 +36,7 @@ export function parseFlags<T extends ParseArgsConfig>(command: string, config: T
   const seen = new Set<string>();
   for (const t of parsed.tokens ?? []) {
     if (t.kind !== 'option') continue;
-    if (seen.has(t.name)) throw new UsageError(`--${t.name} is given twice; give it once. See \`robustness ${command} --help\`.`);
+    if (seen.has(t.name)) throw new UsageError(`--${t.name} is given twice; give it once. See \`${commandLine(command)} --help\`.`);
     seen.add(t.name);
   }
   return parsed as ReturnType<typeof parseArgs<T>>;
@@ -77,7 +82,7 @@ export function numberFlag(command: string, name: string, raw: string | undefine
     if (parts.length === 2 && parts.every((p) => DECIMAL.test(p))) value = Number(parts[0]) / Number(parts[1]);
   }
   const wanted = ruleText(rule);
-  const fail = (why: string) => new UsageError(`--${name} must be ${wanted}${rule.fraction ? ' (decimal, or a fraction like 8/255)' : ''}; got '${raw}'${why}. See \`robustness ${command} --help\`.`);
+  const fail = (why: string) => new UsageError(`--${name} must be ${wanted}${rule.fraction ? ' (decimal, or a fraction like 8/255)' : ''}; got '${raw}'${why}. See \`${commandLine(command)} --help\`.`);
   if (!Number.isFinite(value)) throw fail('');
   if (rule.integer && !Number.isInteger(value)) throw fail('');
   if (rule.min !== undefined && (rule.minExclusive ? value <= rule.min : value < rule.min)) throw fail('');

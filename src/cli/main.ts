@@ -6,15 +6,11 @@ interface Command {
 }
 
 export const COMMANDS: Record<string, Command> = {
-  'adv-train': { summary: 'adversarial training: retrain a copy of a model on adversarial images made from it', load: () => import('./advtrain.js') },
-  compact: { summary: 'store a finished model\'s weights as float16 (half the size) and measure its accuracy again', load: () => import('./compact.js') },
   data: { summary: 'fetch CIFAR-10 into the cache, or decode an image folder once', load: () => import('./data.js') },
   eval: { summary: 'clean and robust accuracy of a saved model under an attack, as a table', load: () => import('./eval.js') },
   gate: { summary: 'fail (exit 1) when the last run breached a release threshold', load: () => import('./gate.js') },
   merge: { summary: 'combine the report files of `vitest --shard=i/n` runs into one report', load: () => import('./merge.js') },
   report: { summary: 'rebuild reports/index.html from reports/robustness.json (and screenshot it)', load: () => import('./report.js') },
-  models: { summary: 'list trained models and their cards as a table (fixtures/models/README.md)', load: () => import('./models.js') },
-  train: { summary: 'train a model (ResNet, MobileNet, VGG16, the Fig. 1 CNN) with checkpoints and resume', load: () => import('./train.js') },
 };
 
 function help(): string {

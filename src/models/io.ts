@@ -106,6 +106,31 @@ export function recoverModelDir(dir: string): void {
   recoverDir(resolve(dir));
 }
 
+/** Whether a model folder holds a finished model, and if not, why (see {@link trainingStatus}). */
+export type TrainingStatus = { finished: true; card: ModelCard } | { finished: false; card: ModelCard | undefined; why: string };
+
+/**
+ * Whether the model in `dir` has finished training: it has a card with a clean accuracy (written
+ * once the last epoch is measured) and no optimizer state left for a resume (optimizer.json,
+ * removed when training ends). The one place that decides it; `why` says what is missing.
+ *
+ * @example
+ * const s = trainingStatus('models/resnet20');
+ * if (!s.finished) throw new Error(`models/resnet20 ${s.why}`);
+ */
+export function trainingStatus(dir: string): TrainingStatus {
+  const card = existsSync(dir) ? readCard(dir) : undefined;
+  if (!card) return { finished: false, card, why: 'holds no model card (card.json)' };
+  if (existsSync(join(dir, 'optimizer.json'))) return { finished: false, card, why: 'is still training (optimizer.json is there for a resume)' };
+  if (!card.cleanAccuracy) return { finished: false, card, why: 'has not finished training (no clean accuracy on its card)' };
+  return { finished: true, card };
+}
+
+/** Shorthand for `trainingStatus(dir).finished`. */
+export function isFinished(dir: string): boolean {
+  return trainingStatus(dir).finished;
+}
+
 export interface SaveOptions {
   /**
    * Store float32 weights as float16 (half the bytes; tfjs decodes them on load, so the model

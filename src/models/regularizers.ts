@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 
-/** The paper's four variants: no penalty, L1, L2, and both (elastic net). */
+/** Four variants: no penalty, L1, L2, and both (elastic net). */
 export type RegularizerName = 'base' | 'l1' | 'l2' | 'elasticnet';
 
 export const REGULARIZER_NAMES: readonly RegularizerName[] = ['base', 'l1', 'l2', 'elasticnet'];
@@ -12,18 +12,18 @@ export interface RegularizerSpec {
   l2: number;
 }
 
-/** The paper's factor for every variant. */
-export const PAPER_FACTOR = 0.01;
+/** The penalty factor when none is given. */
+const DEFAULT_FACTOR = 0.01;
 
 /**
  * Resolves a variant name and factors. `factor` sets both l1 and l2 where the variant uses
  * them; `l1`/`l2` override separately (elastic net with different weights).
  *
- * @defaultValue factor 0.01, as in the paper
+ * @defaultValue factor 0.01
  */
 export function regularizerSpec(name: RegularizerName, factors: { factor?: number; l1?: number; l2?: number } = {}): RegularizerSpec {
   if (!REGULARIZER_NAMES.includes(name)) throw new Error(`Unknown regularizer '${name}'. Use one of ${REGULARIZER_NAMES.join(', ')}.`);
-  const f = factors.factor ?? PAPER_FACTOR;
+  const f = factors.factor ?? DEFAULT_FACTOR;
   for (const [k, v] of Object.entries({ factor: f, l1: factors.l1, l2: factors.l2 })) {
     if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new RangeError(`Regularizer ${k} must be a finite number >= 0, got ${v}.`);
   }

@@ -1,3 +1,5 @@
+import { checkExtensions, type ReportExtensionRef } from '../report/extension.js';
+
 /** Options of the {@link robustness} Vitest plugin. */
 export interface RobustnessPluginOptions {
   /**
@@ -24,6 +26,12 @@ export interface RobustnessPluginOptions {
   timeout?: number;
   /** Leave out of the report the records of spec files whose path matches this regex. */
   ignore?: string;
+  /**
+   * Report extensions: each adds sections to index.html, and pages or files of its own, from the
+   * run's records: `{ name, onReport(ctx) }` objects (see ReportExtension), or paths of modules
+   * whose default export is one, imported through Vitest at the end of the run. @defaultValue []
+   */
+  extensions?: readonly ReportExtensionRef[];
 }
 
 export type ResolvedPluginOptions = Required<Pick<RobustnessPluginOptions, 'timeout'>> & Omit<RobustnessPluginOptions, 'timeout'>;
@@ -31,7 +39,7 @@ export type ResolvedPluginOptions = Required<Pick<RobustnessPluginOptions, 'time
 /** 10 minutes: room for an attack on a few hundred images on a 2-core CPU. */
 export const DEFAULT_TIMEOUT = 600_000;
 
-const KEYS = ['reportDir', 'snapshotDir', 'thresholds', 'timeout', 'ignore'] as const;
+const KEYS = ['reportDir', 'snapshotDir', 'thresholds', 'timeout', 'ignore', 'extensions'] as const;
 
 function checkPath(options: RobustnessPluginOptions, key: 'reportDir' | 'snapshotDir' | 'thresholds'): void {
   const v = options[key];
@@ -57,5 +65,6 @@ export function resolvePluginOptions(options: RobustnessPluginOptions = {}): Res
       throw new TypeError(`robustness(): ignore must be a regular expression; ${(err as Error).message}.`);
     }
   }
+  checkExtensions(options.extensions, 'robustness()');
   return { ...options, timeout };
 }

@@ -64,7 +64,7 @@ export function robustness(options: RobustnessPluginOptions = {}): Plugin {
       // projects use the plugin or the config already lists it.
       const reporters = vitest.config.reporters as unknown[];
       if (reporters.some(isRobustnessReporter)) return;
-      reporters.push(new RobustnessReporter({ ignore: o.ignore, thresholds: o.thresholds }));
+      reporters.push(new RobustnessReporter({ ignore: o.ignore, thresholds: o.thresholds, extensions: o.extensions }));
     },
   };
 }

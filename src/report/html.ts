@@ -1,5 +1,4 @@
-import type { PaperClaim } from './paper.js';
-import { renderPaperHtml } from './paperHtml.js';
+import type { ReportSection } from './extension.js';
 import { renderCurvePlot } from './curvePlot.js';
 import { renderCheckExtras } from './checkExtras.js';
 import { renderPanels } from './panels.js';
@@ -103,10 +102,12 @@ ${renderPanels(r, root, `c${i}`)}
 /**
  * A self-contained HTML report (inline CSS, script and images; nothing fetched): a summary per
  * model, models side by side, a sortable table of every check with a failures-only filter, each
- * check's message and labelled images, and, when paper claims are given, the paper reproduction section.
+ * check's message and labelled images, then the sections of report extensions (linked from the header).
  */
-export function renderHtml(records: readonly RobustnessRecord[], meta: { generated: string; root: string; paper?: readonly PaperClaim[] }): string {
-  const paper = renderPaperHtml(meta.paper ?? [], meta.root);
+export function renderHtml(records: readonly RobustnessRecord[], meta: { generated: string; root: string; sections?: readonly ReportSection[] }): string {
+  const sections = meta.sections ?? [];
+  const links = sections.map((s) => ` · <a href="#${esc(s.id)}">${esc(s.title)}</a>`).join('');
+  const extra = sections.map((s) => `<section id="${esc(s.id)}" class="extension">\n${s.html}\n</section>`).join('\n');
   const models = [...new Set(records.map((r) => r.model))].sort();
   const index = new Map(records.map((r, i) => [r, i]));
   const failures = records.filter((r) => !passed(r)).length;
@@ -125,7 +126,6 @@ div.params,span.params{font:12px monospace;overflow-wrap:anywhere;color:#555;max
 div.flags li.failing{color:#8a1c1c}div.flags li.warning{color:#8a5a00}table.per-class td{font-size:12px}span.vs{color:#555;font-size:12px}tr.difference td{font-weight:600}
 pre.note{white-space:pre-wrap;color:#555;max-width:1100px}pre.message{white-space:pre-wrap;background:#fff3f3;border-left:4px solid #c33;padding:8px;max-width:1100px}
 td.sample,p.sample{background:#fff4d6}td.test{min-width:260px;max-width:520px}
-td.partly,span.partly{background:#fff4d6}span.pass{background:#e8f6e8}span.fail{background:#fde8e8}p.setup,p.measured{font-size:12px;color:#555}figure img.paper{image-rendering:auto;max-width:100%}
 .figs{display:flex;flex-wrap:wrap;gap:16px}figure{margin:8px 0}figure img,.crop{image-rendering:pixelated;border:1px solid #ddd;display:block}
 figcaption{font-size:12px;color:#333;margin-top:4px}.path{font-size:11px;color:#888}.labels{display:flex;font-size:12px;font-weight:600}.labels span{text-align:center}
 b.flip{color:#b00}.legend{display:flex;align-items:center;gap:8px;font-size:12px;margin:4px 0 12px}.legend .bar{display:inline-block;width:240px;height:12px;border:1px solid #999}
@@ -135,7 +135,7 @@ body.failures-only tr.pass,body.failures-only section.check.pass{display:none}
 p.missing{color:#a60}
 </style></head><body>
 <h1>Robustness report</h1>
-<p>Generated ${esc(meta.generated)} · ${records.length} checks · ${records.length - failures} passed · <b>${failures} failed</b> · ${models.length} model${models.length === 1 ? '' : 's'}${paper ? ' · <a href="#paper">paper reproduction</a>' : ''}</p>
+<p>Generated ${esc(meta.generated)} · ${records.length} checks · ${records.length - failures} passed · <b>${failures} failed</b> · ${models.length} model${models.length === 1 ? '' : 's'}${links}</p>
 ${sampleNote}${records.length === 0 ? '<p>No robustness matcher checks were recorded in this run.</p>' : ''}<label><input type="checkbox" id="failures-only"> show failures only</label>
 <h2>Per model</h2>
 <table id="models"><thead><tr><th>model</th><th>arch</th><th>clean accuracy</th><th>checks passed</th><th>failed checks</th></tr></thead><tbody>
@@ -149,7 +149,7 @@ ${records.map(checkRow).join('\n')}
 <h2>Each check: message and images</h2>
 <p>Attack panels: original, adversarial, and the perturbation amplified (grey is no change). Attribution panels: the image, then its maps as colour overlays. Snapshot diffs: expected, actual and diff, enlarged.</p>
 ${records.map((r, i) => checkDetail(r, i, meta.root)).join('\n')}
-${paper}
+${extra}
 <script>
 document.getElementById('failures-only').addEventListener('change', (e) => document.body.classList.toggle('failures-only', e.target.checked));
 document.querySelectorAll('input[type=range][data-target]').forEach((s) => s.addEventListener('input', () => { document.getElementById(s.dataset.target).style.width = (100 - Number(s.value)) + '%'; }));

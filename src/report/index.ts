@@ -10,6 +10,4 @@ export { writeShard, readShard, mergeShards, shardFiles, shardPath } from './sha
 export type { Shard, ShardFile } from './shard.js';
 export { screenshotReport, chromiumPath } from './screenshot.js';
 export { writeHtmlReport } from './write.js';
-export { writeClaim, readClaims, writePaperReport, validateClaim, renderPaperMarkdown, readFixtureFacts, claimsWrittenSince, paperDir, PAPER_CLAIM_IDS, PAPER_CLAIM_SOURCES, PAPER_VERDICTS } from './paper.js';
-export type { PaperClaim, PaperClaimId, FixtureFacts } from './paper.js';
-export { renderPaperHtml, markdownToHtml } from './paperHtml.js';
+export type { ReportExtension, ReportContext, ReportContribution, ReportSection } from './extension.js';

@@ -4,28 +4,17 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdownSummary } from './markdown.js';
-import { readClaims, type PaperClaim } from './paper.js';
+import type { ReportSection } from './extension.js';
 import type { RobustnessRecord } from '../record/record.js';
 import { reportDir } from '../record/reportDir.js';
 
-/** The paper claims for the HTML report; a damaged claim file costs only the paper section. */
-function paperClaims(root: string): PaperClaim[] {
-  try {
-    return readClaims(root);
-  } catch (err) {
-    console.warn(`[vitest-robustness] the paper section is left out of the report: ${(err as Error).message}`);
-    return [];
-  }
-}
-
 /**
  * Writes only the self-contained index.html in the report folder (reports/ unless configured): the
- * records' tables and images, and the paper reproduction section when reports/paper/*.claim.json
- * exist.
+ * records' tables and images, then the sections report extensions added.
  */
-export function writeHtmlReport(records: readonly RobustnessRecord[], root = process.cwd(), generated = new Date().toISOString()): string {
+export function writeHtmlReport(records: readonly RobustnessRecord[], root = process.cwd(), generated = new Date().toISOString(), sections: readonly ReportSection[] = []): string {
   const html = join(reportDir(root), 'index.html');
-  writeFileAtomic(html, renderHtml(records, { generated, root, paper: paperClaims(root) }));
+  writeFileAtomic(html, renderHtml(records, { generated, root, sections }));
   return html;
 }
 
@@ -33,13 +22,13 @@ export function writeHtmlReport(records: readonly RobustnessRecord[], root = pro
  * Writes robustness.json, the self-contained index.html and junit.xml (one testcase per check,
  * for a CI system's test view) in the report folder (reports/ unless configured).
  */
-export function writeReport(records: readonly RobustnessRecord[], root = process.cwd()): { json: string; html: string; junit: string } {
+export function writeReport(records: readonly RobustnessRecord[], root = process.cwd(), sections: readonly ReportSection[] = []): { json: string; html: string; junit: string } {
   const json = join(reportDir(root), 'robustness.json');
   const junit = join(reportDir(root), 'junit.xml');
   const generated = new Date().toISOString();
   writeFileAtomic(json, `${JSON.stringify({ generated, records }, null, 2)}\n`);
   writeFileAtomic(junit, renderJunit(records, generated));
-  return { json, html: writeHtmlReport(records, root, generated), junit };
+  return { json, html: writeHtmlReport(records, root, generated, sections), junit };
 }
 
 /**
@@ -47,9 +36,9 @@ export function writeReport(records: readonly RobustnessRecord[], root = process
  * (appending is that file's protocol: other steps write to it too); returns it, or undefined when
  * the variable is not set.
  */
-export function writeStepSummary(records: readonly RobustnessRecord[], env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function writeStepSummary(records: readonly RobustnessRecord[], env: NodeJS.ProcessEnv = process.env, extra: readonly string[] = []): string | undefined {
   const path = env.GITHUB_STEP_SUMMARY;
   if (!path) return undefined;
-  appendFileSync(path, `${renderMarkdownSummary(records)}\n`);
+  appendFileSync(path, `${[renderMarkdownSummary(records), ...extra].join('\n\n')}\n`);
   return path;
 }

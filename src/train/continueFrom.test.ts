@@ -74,7 +74,7 @@ describe('continueFrom', () => {
     const model = buildModel(spec);
     await train(model, data, { epochs: 1, batchSize: 16, progress: false, out: unfinished, card: cardBase('unfinished') });
     model.dispose();
-    expect(() => continueFrom(unfinished, join(root, 'x3'), 3)).toThrow(/has not finished training.*--resume --out/);
+    expect(() => continueFrom(unfinished, join(root, 'x3'), 3)).toThrow(/is still training.*resume: true/);
     for (const x of ['x1', 'x2', 'x3']) expect(existsSync(join(root, x))).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { ModelCard } from '../models/card.js';
-import { readCard, replaceDirAtomic } from '../models/io.js';
+import { replaceDirAtomic, trainingStatus } from '../models/io.js';
 import type { EpochRecord } from './train.js';
 import { readTrainState } from './trainState.js';
 
@@ -39,11 +39,10 @@ export function continueFrom(from: string, out: string, epochs: number): ModelCa
 /** The checks {@link continueFrom} makes before it writes anything; throws what is wrong and how to fix it. */
 export function checkContinueFrom(from: string, out: string, epochs: number): { card: ModelCard; state: { epochsDone: number; seconds: number; history: EpochRecord[] }; statePath: string } {
   if (resolve(from) === resolve(out)) throw new Error(`--from and --out are the same folder (${from}); to train a model further in place, use --resume with more --epochs.`);
-  const card = readCard(from);
-  if (!existsSync(join(from, 'model.json')) || !card) throw new Error(`${from} is not a trained model folder (model.json and card.json, as robustness train writes them).`);
-  if (!card.cleanAccuracy || existsSync(join(from, 'optimizer.json'))) {
-    throw new Error(`${from} has not finished training (no clean accuracy on its card, or optimizer state still there): finish it with robustness train --resume --out ${from}, then continue from it.`);
-  }
+  const status = trainingStatus(from);
+  const card = status.card;
+  if (!existsSync(join(from, 'model.json')) || !card) throw new Error(`${from} is not a trained model folder (model.json and card.json, as train() writes them).`);
+  if (!status.finished) throw new Error(`${from} ${status.why}: finish it first (train() into that folder again with resume: true), then continue from it.`);
   const statePath = join(from, 'train-state.json');
   if (!existsSync(statePath)) throw new Error(`${from} has no train-state.json, so its epochs cannot be continued (it was not made by robustness train, or by an older version).`);
   const state = readTrainState(from);

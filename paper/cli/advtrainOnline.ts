@@ -1,17 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { initBackend } from '../backend/select.js';
-import { cifar10Dataset, locateCifar10 } from '../data/cifar10.js';
-import type { ModelCard } from '../models/card.js';
-import { loadModel, readCard, saveModel } from '../models/io.js';
-import { ON_THE_FLY_METHODS, onTheFlyAdversarialTraining, resolveOnTheFlyAttack, type OnTheFlyMethod } from '../train/onTheFly.js';
-import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
-import { evaluate } from '../train/train.js';
-import { interruptedMessage, numberFlag, parseFlags, RULES, UsageError } from './args.js';
-import { checkOutFolder, sameAsCard } from './outFolder.js';
+import { checkOutFolder, cifar10Dataset, evaluate, initBackend, interruptedMessage, loadModel, locateCifar10, numberFlag, ON_THE_FLY_METHODS, onTheFlyAdversarialTraining, parseFlags, readCard, resolveOnTheFlyAttack, RULES, sameAsCard, saveModel, SCHEDULES, trainingStatus, UsageError } from 'vitest-robustness';
+import type { ModelCard, OnTheFlyMethod, ScheduleName } from 'vitest-robustness';
 import { trainingSplit } from './train.js';
 
-export const usage = `usage: robustness adv-train --method fgsm-rs|pgd --from DIR --out DIR [options]
+export const usage = `usage: npm run workbench -- adv-train --method fgsm-rs|pgd --from DIR --out DIR [options]
 
 Adversarial training on the fly: every training batch (after shift/flip augmentation) is attacked
 from the model as it is at that step, and the step is taken on the attacked batch. A copy of the
@@ -19,7 +12,7 @@ trained model in --from is fine-tuned; --from is never modified.
   fgsm-rs  FGSM from a uniform random start in the eps-ball (Wong, Rice & Kolter 2020)
   pgd      --steps steps of --step-size from a random start, projected (Madry et al. 2018)
 
-  --from DIR            the trained model to start from (a robustness train folder)
+  --from DIR            the trained model to start from (a npm run workbench -- train folder)
   --out DIR             the adversarially trained model; a checkpoint after every epoch
   --eps X               Linf budget, decimal or fraction (default 8/255)
   --step-size X         (default 1.25 eps for fgsm-rs, eps/4 for pgd)
@@ -47,7 +40,7 @@ interface Recipe {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const v = parseFlags('adv-train', {
+  const v = parseFlags('npm run workbench -- adv-train', {
     args,
     options: {
       method: { type: 'string' },
@@ -69,11 +62,11 @@ export async function run(args: string[]): Promise<number> {
       quiet: { type: 'boolean' },
     },
   }).values;
-  const num = (name: keyof typeof v, rule: Parameters<typeof numberFlag>[3]) => numberFlag('adv-train', name, v[name] as string | undefined, rule);
+  const num = (name: keyof typeof v, rule: Parameters<typeof numberFlag>[3]) => numberFlag('npm run workbench -- adv-train', name, v[name] as string | undefined, rule);
   const method = v.method as OnTheFlyMethod;
   if (!ON_THE_FLY_METHODS.includes(method)) throw new UsageError(`--method must be paper, ${ON_THE_FLY_METHODS.join(' or ')}; got '${String(v.method)}'.`);
-  if (!v.from) throw new UsageError('--from is required: the trained model folder to start from. See `robustness adv-train --help`.');
-  if (!v.out) throw new UsageError('--out is required: the folder the adversarially trained model goes to. See `robustness adv-train --help`.');
+  if (!v.from) throw new UsageError('--from is required: the trained model folder to start from. See `npm run workbench -- adv-train --help`.');
+  if (!v.out) throw new UsageError('--out is required: the folder the adversarially trained model goes to. See `npm run workbench -- adv-train --help`.');
   if (resolve(v.from) === resolve(v.out)) throw new UsageError('--out must differ from --from: adversarial training writes a new model and leaves the original as it is.');
   if (v.optimizer !== undefined && v.optimizer !== 'adam' && v.optimizer !== 'sgd') throw new UsageError(`--optimizer must be adam or sgd; got '${v.optimizer}'.`);
   if (v.schedule !== undefined && !SCHEDULES.includes(v.schedule as ScheduleName)) throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}; got '${v.schedule}'.`);
@@ -90,18 +83,17 @@ export async function run(args: string[]): Promise<number> {
     seed: num('seed', RULES.seed),
   };
   if (flags.steps !== undefined && method === 'fgsm-rs') throw new UsageError('--steps applies to --method pgd; fgsm-rs takes one step.');
-  if (flags.cleanFraction === 1) throw new UsageError('--clean-fraction 1 trains on clean images only; give a share below 1 (or use robustness train).');
+  if (flags.cleanFraction === 1) throw new UsageError('--clean-fraction 1 trains on clean images only; give a share below 1 (or use npm run workbench -- train).');
   let attack;
   try {
     attack = resolveOnTheFlyAttack({ method, eps: flags.eps ?? 8 / 255, stepSize: flags.stepSize, steps: flags.steps, cleanFraction: flags.cleanFraction });
   } catch (err) {
     throw new UsageError(`adv-train: ${(err as Error).message}`);
   }
-  const sourceCard = readCard(v.from);
-  if (!sourceCard) throw new Error(`${v.from} holds no card.json: --from must be a model folder written by \`robustness train\`.`);
-  if (!sourceCard.cleanAccuracy || existsSync(join(v.from, 'optimizer.json'))) {
-    throw new Error(`${v.from} has not finished training (no clean accuracy on its card, or optimizer state still there): finish it with robustness train --resume --out ${v.from}, then train from it.`);
-  }
+  const source = trainingStatus(v.from);
+  const sourceCard = source.card;
+  if (!sourceCard) throw new Error(`${v.from} holds no card.json: --from must be a model folder written by \`npm run workbench -- train\`.`);
+  if (!source.finished) throw new Error(`${v.from} ${source.why}: finish it with npm run workbench -- train --resume --out ${v.from}, then train from it.`);
   const resuming = checkOutFolder('adv-train', v.out, Boolean(v.resume));
   const previous = resuming ? readCard(v.out) : undefined;
   const onCard = previous?.training.adversarial as Partial<Recipe> | undefined;

@@ -2,12 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from './main.js';
+import { main } from '../cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'otf-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-describe('robustness adv-train --method fgsm-rs|pgd', () => {
+describe('workbench adv-train --method fgsm-rs|pgd', () => {
   it('checks its arguments before loading any data', async () => {
     const from = 'fixtures/models/resnet20-base';
     const out = join(root, 'm');
