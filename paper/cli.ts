@@ -3,11 +3,7 @@
 // the library only through its public entry, as any user's script would; the library's own
 // command (`robustness`: eval, gate, report, data, merge) knows nothing of it.
 import { fileURLToPath } from 'node:url';
-
-interface Command {
-  summary: string;
-  load: () => Promise<{ run(args: string[]): Promise<number>; usage: string }>;
-}
+import { commandLineOf, type Command } from 'vitest-robustness';
 
 export const COMMANDS: Record<string, Command> = {
   'adv-train': { summary: 'adversarial training: retrain a copy of a model on adversarial images made from it', load: () => import('./cli/advtrain.js') },
@@ -17,29 +13,7 @@ export const COMMANDS: Record<string, Command> = {
   train: { summary: 'train a model (ResNet, MobileNet, VGG16, the Fig. 1 CNN) with checkpoints and resume', load: () => import('./cli/train.js') },
 };
 
-function help(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);
-  return ['usage: npm run workbench -- <command> [options]', '', 'commands:', ...lines, '', 'npm run workbench -- <command> --help for its options.'].join('\n');
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h') {
-    console.log(help());
-    return name ? 0 : 2;
-  }
-  const cmd = COMMANDS[name];
-  if (!cmd) {
-    console.error(`workbench: unknown command '${name}'. Known: ${Object.keys(COMMANDS).join(', ')}.`);
-    return 2;
-  }
-  const mod = await cmd.load();
-  if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(mod.usage);
-    return 0;
-  }
-  return mod.run(rest);
-}
+export const main = commandLineOf('npm run workbench --', COMMANDS);
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {

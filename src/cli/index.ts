@@ -4,3 +4,5 @@
 export { parseFlags, numberFlag, RULES, UsageError, interruptedMessage } from './args.js';
 export type { NumberRule } from './args.js';
 export { checkOutFolder, sameAsCard } from './outFolder.js';
+export { commandLineOf } from './main.js';
+export type { Command } from './main.js';
