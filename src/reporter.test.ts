@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import RobustnessReporter from './reporter.js';
 import type { RobustnessRecord } from './record/record.js';
+import type { ReportExtension } from './report/extension.js';
 
 const record: RobustnessRecord = {
   spec: 'specs/a.spec.ts',
@@ -63,5 +64,74 @@ describe('RobustnessReporter with a thresholds file', () => {
     const missing = await run(undefined);
     expect(missing.code).toBe(1);
     expect(missing.errors).toMatch(/release gate not checked: the thresholds file .*gate\.json does not exist/);
+  });
+});
+
+describe('RobustnessReporter with report extensions', () => {
+  /** A run in a fresh root with the given extensions and records; returns the root and stderr. */
+  async function runWith(extensions: unknown[], records: RobustnessRecord[], shard?: { index: number; count: number }): Promise<{ root: string; errors: string }> {
+    const root = mkdtempSync(join(tmpdir(), 'reporter-ext-'));
+    roots.push(root);
+    const reporter = new RobustnessReporter({ extensions: extensions as never });
+    reporter.onInit({ config: { root, shard } });
+    mkdirSync(join(root, 'reports/.results'), { recursive: true });
+    if (records.length) writeFileSync(join(root, 'reports/.results/1.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    await reporter.onTestRunEnd();
+    return { root, errors: error.mock.calls.map((c) => c.join(' ')).join('\n') };
+  }
+
+  it('gives each hook the records and report folder, adds its sections (linked) and its files, and leaves out a hook that throws', async () => {
+    const seen: unknown[] = [];
+    const page: ReportExtension = {
+      name: 'page',
+      onReport(ctx) {
+        seen.push({ n: ctx.records.length, dir: ctx.reportDir, root: ctx.root });
+        writeFileSync(join(ctx.reportDir, 'page.md'), `${ctx.records.length} checks\n`);
+        return { sections: [{ id: 'mine', title: 'my section', html: '<h2>Mine</h2><p>hello</p>' }] };
+      },
+    };
+    const broken: ReportExtension = {
+      name: 'broken',
+      onReport() {
+        throw new Error('claim file damaged');
+      },
+    };
+    const { root, errors } = await runWith([broken, page], [record]);
+    expect(seen).toEqual([{ n: 1, dir: join(root, 'reports'), root }]);
+    expect(readFileSync(join(root, 'reports/page.md'), 'utf8')).toBe('1 checks\n');
+    const html = readFileSync(join(root, 'reports/index.html'), 'utf8');
+    expect(html).toContain('<section id="mine" class="extension">\n<h2>Mine</h2><p>hello</p>\n</section>');
+    expect(html).toContain('<a href="#mine">my section</a>');
+    expect(errors).toMatch(/report extension 'broken' failed, its part of the report is left out: claim file damaged/);
+  });
+
+  it('writes index.html for a run without matcher calls only when an extension says it wrote something, and runs none on a shard', async () => {
+    const quiet = await runWith([{ name: 'q', onReport: () => ({ sections: [{ id: 'q', title: 'q', html: 'q' }] }) }], []);
+    expect(existsSync(join(quiet.root, 'reports/index.html'))).toBe(false);
+    const updated = await runWith([{ name: 'u', onReport: () => ({ sections: [{ id: 'u', title: 'u', html: '<p>u</p>' }], updated: true }) }], []);
+    expect(readFileSync(join(updated.root, 'reports/index.html'), 'utf8')).toContain('<p>u</p>');
+    let called = false;
+    await runWith([{ name: 's', onReport: () => void (called = true) }], [record], { index: 1, count: 2 });
+    expect(called).toBe(false);
+  });
+
+  it('loads an extension from a module path (its default export, or a function making it), and names one that is not an extension', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reporter-ext-mod-'));
+    roots.push(dir);
+    writeFileSync(join(dir, 'ext.mjs'), "export default () => ({ name: 'from a file', onReport: () => ({ sections: [{ id: 'file', title: 'file', html: '<p>from a file</p>' }] }) });\n");
+    writeFileSync(join(dir, 'bad.mjs'), 'export default { onReport: 1 };\n');
+    const { root, errors } = await runWith([join(dir, 'ext.mjs'), join(dir, 'bad.mjs')], [record]);
+    expect(readFileSync(join(root, 'reports/index.html'), 'utf8')).toContain('<p>from a file</p>');
+    expect(errors).toMatch(/report extension .*bad\.mjs could not be loaded.*must be an object \{ name: string, onReport\(ctx\) \}/);
+  });
+
+  it('refuses extensions that are not a list of extensions or paths when set up, and sections that are not well formed', async () => {
+    expect(() => new RobustnessReporter({ extensions: {} as never })).toThrow(/extensions must be an array/);
+    expect(() => new RobustnessReporter({ extensions: [{ name: 'x' }] as never })).toThrow(/extensions\[0\] must be an object \{ name: string, onReport\(ctx\) \}/);
+    expect(() => new RobustnessReporter({ extensions: [''] })).toThrow(/extensions\[0\] is an empty path/);
+    const { errors } = await runWith([{ name: 'bad id', onReport: () => ({ sections: [{ id: '1 x', title: 't', html: '' }] }) }], [record]);
+    expect(errors).toMatch(/report extension 'bad id' failed.*a section must be \{ id/);
   });
 });
