@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../cli.js';
 
-describe('robustness adv-train', () => {
+describe('workbench adv-train', () => {
   it('checks its arguments before loading any data', async () => {
     await expect(main(['adv-train', '--out', '/tmp/x'])).rejects.toThrow(/--from is required/);
     await expect(main(['adv-train', '--from', '/tmp/x'])).rejects.toThrow(/--out is required/);

@@ -39,7 +39,7 @@ async function trainedModel(dir: string, extra: Record<string, string> = {}): Pr
   return model;
 }
 
-describe('robustness compact', () => {
+describe('workbench compact', () => {
   it('says what is wrong before touching the model', async () => {
     await expect(main(['compact'])).rejects.toThrow(/--model is required/);
     mkdirSync(join(root, 'bare'));

@@ -8,7 +8,7 @@ import { modelsTable } from './models.js';
 const root = mkdtempSync(join(tmpdir(), 'models-table-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-describe('robustness models', () => {
+describe('workbench models', () => {
   it('tabulates every model folder from its card, and says when none are trained yet', () => {
     expect(modelsTable(join(root, 'none'))).toMatch(/Data: none yet/);
     mkdirSync(join(root, 'resnet20-l1'));

@@ -45,7 +45,7 @@ async function refusal(args: string[]): Promise<Error & { exitCode?: number }> {
 const tiny = ['--arch', 'cnn1', '--width', '0.1', '--batch', '10', '--quiet'];
 const history = (dir: string) => (JSON.parse(readFileSync(join(dir, 'history.json'), 'utf8')) as unknown[]).length;
 
-describe('robustness train and adv-train: --out and --resume', () => {
+describe('workbench train and adv-train: --out and --resume', () => {
   const model = join(root, 'model');
 
   it('a resumed run trains on the images on its card, not on every image, without repeating --train-count and --val', async () => {

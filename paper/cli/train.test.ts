@@ -3,7 +3,7 @@ import { interruptedMessage } from 'vitest-robustness';
 import { main } from '../cli.js';
 import { resolveRecipe } from './train.js';
 
-describe('robustness train', () => {
+describe('workbench train', () => {
   it('names what is missing or wrong before touching any data', async () => {
     await expect(main(['train', '--arch', 'resnet'])).rejects.toThrow(/--out is required/);
     await expect(main(['train', '--arch', 'cnn1', '--out', '/tmp/x', '--epochs', 'ten'])).rejects.toThrow(/--epochs must be a whole number of at least 1; got 'ten'/);

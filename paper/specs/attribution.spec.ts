@@ -8,7 +8,7 @@
 //   explaining the class predicted on the clean image; SSD between the two maps of an image.
 //   On the first 100 of the test images below: 481 forward passes per image and model cost
 //   about 20 minutes for 1,000 images per model on this 2-core CPU machine, too long for the
-//   30-minute budget of specs/paper (the paper uses 1,000).
+//   30-minute budget of npm run paper (the paper uses 1,000).
 // - Grad-CAM (last convolutional block), on the 1,000 test images (class-stratified, seed 2),
 //   explaining the class predicted on the clean image for both the image and its Gaussian blur
 //   (sigma 0.5, reflected edges); SSD between the two maps.

@@ -109,7 +109,7 @@ ${series((r) => r.density, (r) => r.densityCI[0], (r) => r.densityCI[1], '#1f77b
           .filter(Boolean)
           .join(' '),
     setup:
-      `The single-layer CNN (50 filters of 5x5, 39,200 hidden units), one model per lambda in {${LAMBDAS.join(', ')}}, trained ${card?.training.epochs ?? '?'} epochs (batch ${card?.training.batchSize ?? '?'}, ${card?.training.optimizer ?? '?'}, seed ${card?.training.seed ?? '?'}) on ${card?.training.trainImages ?? '?'} images of ${card?.data.caveat ?? 'CIFAR-10'}${card?.weights?.dtype === 'float16' ? ', weights stored as float16 (`robustness compact`; measured on the stored weights)' : ''}. ` +
+      `The single-layer CNN (50 filters of 5x5, 39,200 hidden units), one model per lambda in {${LAMBDAS.join(', ')}}, trained ${card?.training.epochs ?? '?'} epochs (batch ${card?.training.batchSize ?? '?'}, ${card?.training.optimizer ?? '?'}, seed ${card?.training.seed ?? '?'}) on ${card?.training.trainImages ?? '?'} images of ${card?.data.caveat ?? 'CIFAR-10'}${card?.weights?.dtype === 'float16' ? ', weights stored as float16 (`npm run workbench -- compact`; measured on the stored weights)' : ''}. ` +
       `Average density (fraction of hidden units active) over ${densityImages.size} test images (seed 1) with 95% percentile bootstrap intervals (2,000 resamples, seed 1); accuracy on all ${testImages.size} test images with 95% Wilson intervals. ` +
       'Decided before measuring: each step up in lambda must not raise the density beyond its interval and lambda 1e-4 must lie below lambda 0 with disjoint intervals; no penalized model may have an accuracy interval entirely below the base model\'s.',
     markdown:

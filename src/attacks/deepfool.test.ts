@@ -1,4 +1,4 @@
-// DeepFool on two trained fixtures at the paper specs' settings (specs/paper/adversarial.spec.ts:
+// DeepFool on two trained fixtures at the paper specs' settings (paper/specs/adversarial.spec.ts:
 // L2, overshoot 0.02, at most 50 iterations, the label and the top 3 other classes, capped at L2
 // 0.5), on 100 CIFAR-10 test images: every image it reports as fooled must lie clearly past the
 // boundary, the batch must stop once every image has crossed, and the query count must match the

@@ -24,7 +24,7 @@ export interface ModelCard {
     /** When the model was fine-tuned on adversarial examples, how. */
     adversarial?: Record<string, unknown>;
     /**
-     * When the model is another one trained further (`robustness train --from`): the first
+     * When the model is another one trained further (`continueFrom`): the first
      * `epochs` records of its history are that model's.
      */
     continuedFrom?: { model: string; epochs: number; cleanAccuracy?: { value: number; n: number } };
@@ -33,7 +33,7 @@ export interface ModelCard {
   /** Clean accuracy on the test split, with the number of images. */
   cleanAccuracy?: { value: number; n: number };
   /**
-   * Set when the weights are stored as float16 (`robustness compact`): cleanAccuracy is then
+   * Set when the weights are stored as float16 (the paper workbench's `compact` command): cleanAccuracy is then
    * measured on the stored weights, and float32CleanAccuracy is what the model had before.
    */
   weights?: { dtype: 'float16'; float32CleanAccuracy?: { value: number; n: number } };

@@ -315,7 +315,7 @@ async function loadLayersFolder(dir: string): Promise<tf.LayersModel> {
   recoverModelDir(dir);
   const modelJson = join(dir, 'model.json');
   if (!existsSync(modelJson)) {
-    throw new Error(`No model in ${resolve(dir)}: model.json is missing. Train one with \`npx robustness train --out ${dir}\`, or check the path.`);
+    throw new Error(`No model in ${resolve(dir)}: model.json is missing. Save one there with saveModel() or train() (out), or check the path.`);
   }
   const json = readModelJson(modelJson);
   const specs = json.weightsManifest.flatMap((g) => g.weights);

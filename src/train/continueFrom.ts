@@ -44,7 +44,7 @@ export function checkContinueFrom(from: string, out: string, epochs: number): { 
   if (!existsSync(join(from, 'model.json')) || !card) throw new Error(`${from} is not a trained model folder (model.json and card.json, as train() writes them).`);
   if (!status.finished) throw new Error(`${from} ${status.why}: finish it first (train() into that folder again with resume: true), then continue from it.`);
   const statePath = join(from, 'train-state.json');
-  if (!existsSync(statePath)) throw new Error(`${from} has no train-state.json, so its epochs cannot be continued (it was not made by robustness train, or by an older version).`);
+  if (!existsSync(statePath)) throw new Error(`${from} has no train-state.json, so its epochs cannot be continued (it was not made by train(), or by an older version).`);
   const state = readTrainState(from);
   if (!Number.isInteger(epochs) || epochs <= state.epochsDone) {
     throw new Error(`--epochs ${epochs} is not more than the ${state.epochsDone} epochs ${card.name} has trained; ask for the total you want, e.g. --epochs ${state.epochsDone * 2}.`);

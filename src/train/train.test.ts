@@ -85,7 +85,7 @@ describe('train', () => {
     const [a, b] = tf.tidy(() => [model.predict(x) as tf.Tensor, back.predict(x) as tf.Tensor]);
     expect(Array.from(a!.dataSync())).toEqual(Array.from(b!.dataSync()));
     tf.dispose([x, a!, b!]);
-    await expect(loadModel(join(root, 'nothing-here'))).rejects.toThrow(/model.json is missing.*robustness train/);
+    await expect(loadModel(join(root, 'nothing-here'))).rejects.toThrow(/model.json is missing. Save one there with saveModel\(\) or train\(\)/);
     writeFileSync(join(dir, 'weights.bin'), readFileSync(join(dir, 'weights.bin')).subarray(0, 100));
     await expect(loadModel(dir)).rejects.toThrow(/truncated or from different models/);
     model.dispose();
