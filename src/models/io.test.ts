@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildModel, type Arch } from './build.js';
-import { loadModel, readCard, saveModel } from './io.js';
+import { isFinished, loadModel, readCard, saveModel, trainingStatus } from './io.js';
 import { regularizationLoss, type RegularizerName } from './regularizers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'io-'));
@@ -186,5 +186,24 @@ describe('loadModel and readCard name what is wrong with a damaged model folder'
     await expect(loadModel(dir)).rejects.toThrow(/is not a model card/);
     expect(existsSync(join(dir, 'model.json'))).toBe(true);
     model.dispose();
+  });
+});
+
+describe('trainingStatus', () => {
+  it('finished only with a card that has a clean accuracy and no optimizer state left; says why not', () => {
+    const dir = join(root, 'status');
+    mkdirSync(dir, { recursive: true });
+    expect(trainingStatus(join(root, 'no-such-folder'))).toEqual({ finished: false, card: undefined, why: 'holds no model card (card.json)' });
+    expect(trainingStatus(dir)).toMatchObject({ finished: false, why: 'holds no model card (card.json)' });
+    const card = { name: 'm', spec: {}, training: {}, data: {} };
+    writeFileSync(join(dir, 'card.json'), JSON.stringify(card));
+    expect(trainingStatus(dir)).toMatchObject({ finished: false, card: { name: 'm' }, why: 'has not finished training (no clean accuracy on its card)' });
+    writeFileSync(join(dir, 'card.json'), JSON.stringify({ ...card, cleanAccuracy: { value: 0.5, n: 10 } }));
+    writeFileSync(join(dir, 'optimizer.json'), '{}');
+    expect(trainingStatus(dir)).toMatchObject({ finished: false, why: 'is still training (optimizer.json is there for a resume)' });
+    expect(isFinished(dir)).toBe(false);
+    rmSync(join(dir, 'optimizer.json'));
+    expect(trainingStatus(dir)).toMatchObject({ finished: true, card: { cleanAccuracy: { value: 0.5, n: 10 } } });
+    expect(isFinished(dir)).toBe(true);
   });
 });
