@@ -18,9 +18,9 @@ describe('resnet20-base at eps 2/255: flags and the measured values', () => {
   it('is broken by APGD-CE and FGSM with no evaluation flag, and APGD-CE breaks at least as many as FGSM', async () => {
     // Default flags: 'fail'. A flag would fail this even though the model is far below 50%.
     const apgd = await expect(samples).not.toResistAttack(model, 'apgd', 2 / 255, { minAccuracy: 0.5, params: { seed: 1 } });
-    // flags: 'warn' would only report a flag; the awaited call resolves to the robust accuracy.
+    // flags: 'warn' would only report a flag; the awaited call resolves to the measurement (value, interval, per-sample predictions).
     const fgsm = await expect(samples).not.toResistAttack(model, 'fgsm', 2 / 255, { minAccuracy: 0.5, flags: 'warn' });
     // A stronger attack leaves no more samples correct than a single gradient step.
-    expect(apgd).toBeLessThanOrEqual(fgsm);
+    expect(apgd.value).toBeLessThanOrEqual(fgsm.value);
   });
 });
