@@ -42,6 +42,18 @@ function comparisonProperties(r: RobustnessRecord): [string, unknown][] {
   ];
 }
 
+/**
+ * The one-line reason a check failed. A comparison is decided on its paired interval, not on the
+ * estimate (an estimate above 0 fails when the interval reaches 0), so its line gives the interval.
+ */
+function failureLine(r: RobustnessRecord): string {
+  const d = r.comparison?.difference;
+  if (d && [d.estimate, d.lower, d.upper, d.level].every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    return `${r.metric} ${d.estimate} with ${Math.round(d.level * 100)}% paired interval [${d.lower}, ${d.upper}]: the check needs the interval ${r.threshold?.op ?? '>'} ${r.threshold?.value ?? 0}`;
+  }
+  return `${r.metric} ${r.value} breaches ${r.threshold?.op} ${r.threshold?.value}`;
+}
+
 /** The checks as JUnit XML: a testsuite per spec file, a testcase per check, failures with their message. */
 export function renderJunit(records: readonly RobustnessRecord[], generated: string): string {
   const specs = [...new Set(records.map((r) => r.spec))].sort();
@@ -49,7 +61,7 @@ export function renderJunit(records: readonly RobustnessRecord[], generated: str
     const rs = records.filter((r) => r.spec === spec);
     const failures = rs.filter((r) => r.pass !== true).length;
     const cases = rs.map((r) => {
-      const failure = r.pass === true ? '' : `\n    <failure message="${xml(`${r.metric} ${r.value} breaches ${r.threshold?.op} ${r.threshold?.value}`)}" type="robustness">${xml(r.message ?? '')}</failure>`;
+      const failure = r.pass === true ? '' : `\n    <failure message="${xml(failureLine(r))}" type="robustness">${xml(r.message ?? '')}</failure>`;
       return `  <testcase classname="${xml(spec)}" name="${xml(`${r.test} [${r.model}${r.comparison?.baseline ? ` vs ${r.comparison.baseline.model}` : ''}: ${r.method}]`)}" time="0">\n    <properties>\n${properties(r)}\n    </properties>${failure}\n  </testcase>`;
     });
     return `<testsuite name="${xml(spec)}" tests="${rs.length}" failures="${failures}" errors="0" skipped="0" timestamp="${xml(generated)}">\n${cases.join('\n')}\n</testsuite>`;

@@ -298,6 +298,11 @@ describe('model comparison section', () => {
     expect(xml).toContain('<property name="baseline" value="resnet20-base"/>');
     expect(xml).toContain('<property name="candidate robust accuracy" value="0.27 [0.193, 0.364]"/>');
     expect(xml).toContain('<property name="threshold" value="&gt; 0"/>');
-    expect(xml).toMatch(/<failure message="robustAccuracyDifference 0\.18 breaches &gt; 0"/);
+    // Decided on the paired interval, not the estimate: the failure line gives the interval.
+    expect(xml).toContain('<failure message="robustAccuracyDifference 0.18 with 95% paired interval [0.11, 0.26]: the check needs the interval &gt; 0"');
+    const tie = renderJunit([cmpRecord({ pass: false, value: 0.02, comparison: { ...comparison, difference: { estimate: 0.02, lower: -0.03, upper: 0.07, level: 0.95 } } })], 'x');
+    expect(tie).toContain('<failure message="robustAccuracyDifference 0.02 with 95% paired interval [-0.03, 0.07]: the check needs the interval &gt; 0"');
+    // A damaged comparison falls back to the plain line.
+    expect(renderJunit([cmpRecord({ pass: false, comparison: { ...comparison, difference: { estimate: 'x' } as never } })], 'x')).toContain('<failure message="robustAccuracyDifference 0.18 breaches &gt; 0"');
   });
 });
