@@ -5,6 +5,7 @@ import type { ModelCard } from 'vitest-robustness';
 import { PAPER_ATTACKS } from '../constants.js';
 import { run as runOnTheFly, usage as onTheFlyUsage } from './advtrainOnline.js';
 import { trainingSplit } from './train.js';
+import { stopOnSignals } from './stopOnSignals.js';
 
 const NAMES = Object.keys(PAPER_ATTACKS) as (keyof typeof PAPER_ATTACKS)[];
 const describeAttack = (n: keyof typeof PAPER_ATTACKS) =>
@@ -114,16 +115,7 @@ export async function run(args: string[]): Promise<number> {
   const { validation, rest } = trainingSplit(valCount);
   const sourceModel = await loadModel(v.from);
   const model = resuming ? await loadModel(v.out) : await loadModel(v.from);
-  const controller = new AbortController();
-  const stop = (sig: string) => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(`\n${sig}: stopping after this batch; the last completed epoch stays in ${v.out}. Press again to quit at once.\n`);
-    controller.abort();
-  };
-  const onInt = () => stop('SIGINT');
-  const onTerm = () => stop('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  const stopper = stopOnSignals(v.out);
   const card: Omit<ModelCard, 'training' | 'createdAt' | 'parameters'> & { training: Partial<ModelCard['training']> } = {
     name: basename(v.out),
     spec: sourceCard.spec,
@@ -148,7 +140,7 @@ export async function run(args: string[]): Promise<number> {
       out: v.out,
       resume: resuming,
       card,
-      signal: controller.signal,
+      signal: stopper.signal,
       progress: !v.quiet,
     });
     for (const s of result.adversarial) {
@@ -169,8 +161,7 @@ export async function run(args: string[]): Promise<number> {
     );
     return 0;
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    stopper.release();
     model.dispose();
     sourceModel.dispose();
   }

@@ -3,6 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { checkOutFolder, cifar10Dataset, evaluate, initBackend, interruptedMessage, loadModel, locateCifar10, numberFlag, ON_THE_FLY_METHODS, onTheFlyAdversarialTraining, parseFlags, readCard, resolveOnTheFlyAttack, RULES, sameAsCard, saveModel, SCHEDULES, trainingStatus, UsageError } from 'vitest-robustness';
 import type { ModelCard, OnTheFlyMethod, ScheduleName } from 'vitest-robustness';
 import { trainingSplit } from './train.js';
+import { stopOnSignals } from './stopOnSignals.js';
 
 export const usage = `usage: npm run workbench -- adv-train --method fgsm-rs|pgd --from DIR --out DIR [options]
 
@@ -123,16 +124,7 @@ export async function run(args: string[]): Promise<number> {
   if (images > rest.size) throw new UsageError(`--images ${images} exceeds the ${rest.size} training images left after --val ${valCount}.`);
   const trainSet = images === rest.size ? rest : rest.subset(rest.stratifiedIndices({ count: images, seed }));
   const model = await loadModel(resuming ? v.out : v.from);
-  const controller = new AbortController();
-  const stop = (sig: string) => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(`\n${sig}: stopping after this batch; the last completed epoch stays in ${v.out}. Press again to quit at once.\n`);
-    controller.abort();
-  };
-  const onInt = () => stop('SIGINT');
-  const onTerm = () => stop('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  const stopper = stopOnSignals(v.out);
   const card: Omit<ModelCard, 'training' | 'createdAt' | 'parameters'> & { training: Partial<ModelCard['training']> } = {
     name: basename(v.out),
     spec: sourceCard.spec,
@@ -154,7 +146,7 @@ export async function run(args: string[]): Promise<number> {
       out: v.out,
       resume: resuming,
       card,
-      signal: controller.signal,
+      signal: stopper.signal,
       progress: !v.quiet,
     });
     if (result.interrupted) {
@@ -173,8 +165,7 @@ export async function run(args: string[]): Promise<number> {
     );
     return 0;
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    stopper.release();
     model.dispose();
   }
 }

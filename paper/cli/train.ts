@@ -3,6 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { ARCHS, buildModel, checkContinueFrom, checkOutFolder, cifar10Dataset, continueFrom, evaluate, initBackend, interruptedMessage, loadModel, locateCifar10, numberFlag, parseFlags, readCard, recoverModelDir, REGULARIZER_NAMES, regularizerSpec, resolveModelSpec, RULES, sameAsCard, saveModel, SCHEDULES, train, UsageError } from 'vitest-robustness';
 import type { Arch, ImageDataset, ModelCard, RegularizerName, ScheduleName } from 'vitest-robustness';
 import { CNN1_HIDDEN, PAPER_FACTOR } from '../constants.js';
+import { stopOnSignals } from './stopOnSignals.js';
 
 export const usage = `usage: npm run workbench -- train --arch ARCH --out DIR [options]
 
@@ -191,16 +192,7 @@ export async function run(args: string[]): Promise<number> {
   }
 
   const model = resume && existing ? await loadModel(v.out) : buildModel(spec);
-  const controller = new AbortController();
-  const stop = (sig: string) => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(`\n${sig}: stopping after this batch; the last completed epoch stays in ${v.out}. Press again to quit at once.\n`);
-    controller.abort();
-  };
-  const onInt = () => stop('SIGINT');
-  const onTerm = () => stop('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  const stopper = stopOnSignals(v.out);
   const card = {
     name: basename(v.out),
     spec,
@@ -223,7 +215,7 @@ export async function run(args: string[]): Promise<number> {
       out: v.out,
       resume,
       card,
-      signal: controller.signal,
+      signal: stopper.signal,
       progress: !v.quiet,
     });
     if (result.interrupted) {
@@ -243,8 +235,7 @@ export async function run(args: string[]): Promise<number> {
     );
     return 0;
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    stopper.release();
     model.dispose();
   }
 }
