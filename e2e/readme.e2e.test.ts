@@ -17,7 +17,7 @@
 // type check that imports only from 'vitest', a copy of the README spec with thresholds that do not
 // hold, and a spec that forgets an `await`. The model is this repository's
 // fixtures/models/resnet20-base, copied in as the README's "your model folder"; the data is the
-// shared CIFAR-10 copy beside the checkout (CIFAR10_DIR).
+// CIFAR-10 JPEG copy named by CIFAR10_DIR, or else the shared one beside the checkout.
 //
 // Run with `npm run e2e` (`.ci/run` runs it after `npm test`): about 3-5 minutes on 2 cores.
 import { spawn, spawnSync } from 'node:child_process';
@@ -29,7 +29,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onlyBlock, type ReadmeBlock, readmeBlocks, workflowRunSteps } from './readmeBlocks.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const cifar10Dir = resolve(repo, '../shared/datasets/cifar10-jpeg');
+const cifar10Dir = process.env.CIFAR10_DIR ? resolve(process.env.CIFAR10_DIR) : resolve(repo, '../shared/datasets/cifar10-jpeg');
 const model = join(repo, 'fixtures/models/resnet20-base');
 
 /** CI steps this machine cannot run, with why; every other `run:` step of the README's job runs. */
@@ -93,7 +93,7 @@ let work: string;
 let project: string;
 
 beforeAll(() => {
-  if (!existsSync(cifar10Dir)) throw new Error(`The README test needs CIFAR-10 at ${cifar10Dir} (the shared JPEG copy beside the checkout).`);
+  if (!existsSync(cifar10Dir)) throw new Error(`The README test needs CIFAR-10 at ${cifar10Dir}: set CIFAR10_DIR to the JPEG class folders, or put the shared copy at ../shared/datasets/cifar10-jpeg beside the checkout.`);
   work = mkdtempSync(join(tmpdir(), 'vitest-robustness-e2e-'));
 
   // npm pack from a copy of the package's sources, so that `prepare` builds a fresh dist/ there
