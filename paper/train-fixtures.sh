@@ -97,7 +97,8 @@ fallbacks() {
 
 WORKBENCH=(node_modules/.bin/tsx paper/cli.ts)
 finished() { "${WORKBENCH[@]}" finished "$1" 2> /dev/null; }
-running() { pgrep -fc 'paper/cli.ts (train|adv-train)' || true; }
+# One per training: tsx starts a second node process with the same arguments, so count its launchers only.
+running() { pgrep -fc 'tsx paper/cli.ts (train|adv-train)' || true; }
 
 run_job() {
   local name=$1 cmd=$2 out=fixtures/models/$1 resume=""
