@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Classifier } from '../models/classifier.js';
+import { occludedProbabilities, type Classifier } from '../models/classifier.js';
 import { yieldToEventLoop } from '../util/yield.js';
 import { ATTRIBUTION_COMMON_DEFAULTS, type AttributionCommon, fillAttributionParams, prepareAttribution } from './common.js';
 import { normalizeMaps } from './heatmap.js';
@@ -67,6 +67,11 @@ async function occlusionMaps(model: Classifier, x: tf.Tensor4D, params?: Partial
       q++;
     }
   }
+  // Each position's top-left corner, for the frozen graph's windowed route (frozen.ts).
+  const oy = new Int32Array(P);
+  const ox = new Int32Array(P);
+  for (let i = 0, k = 0; i < ys.length; i++) for (let j = 0; j < xs.length; j++, k++) [oy[k], ox[k]] = [ys[i]!, xs[j]!];
+  const windowed = occludedProbabilities(clf);
   const masks = tf.tensor2d(maskData, [P, H * W]);
   const masks4 = masks.reshape([P, H, W, 1]);
   const coverage = tf.sum(masks, 0);
@@ -77,21 +82,26 @@ async function occlusionMaps(model: Classifier, x: tf.Tensor4D, params?: Partial
       const img = x.slice([i, 0, 0, 0], [1, H, W, C]);
       const base = tf.tidy(() => clf.probabilities(img).slice([0, target], [1, 1]).reshape([1]));
       const drops: tf.Tensor1D[] = [];
+      const local = windowed?.(img);
       try {
         for (let s = 0; s < P; s += p.batchSize) {
           const m = Math.min(p.batchSize, P - s);
           drops.push(
             tf.tidy(() => {
-              const mk = masks4.slice([s, 0, 0, 0], [m, -1, -1, -1]);
-              const occluded = tf.add(tf.mul(img, tf.sub(1, mk)), tf.mul(mk, p.fill)) as tf.Tensor4D;
-              const prob = clf.probabilities(occluded).slice([0, target], [m, 1]).reshape([m]);
-              return tf.sub(base, prob) as tf.Tensor1D;
+              let probs: tf.Tensor2D;
+              if (local) probs = local.run({ y: oy.subarray(s, s + m), x: ox.subarray(s, s + m), h: p.patch, w: p.patch, fill: p.fill });
+              else {
+                const mk = masks4.slice([s, 0, 0, 0], [m, -1, -1, -1]);
+                probs = clf.probabilities(tf.add(tf.mul(img, tf.sub(1, mk)), tf.mul(mk, p.fill)) as tf.Tensor4D);
+              }
+              return tf.sub(base, probs.slice([0, target], [m, 1]).reshape([m])) as tf.Tensor1D;
             }),
           );
           await yieldToEventLoop();
         }
         maps.push(tf.tidy(() => tf.div(tf.matMul(tf.concat(drops).reshape([1, P]), masks), coverage) as tf.Tensor2D));
       } finally {
+        local?.dispose();
         tf.dispose([img, base, ...drops]);
       }
     }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { frozenGraph } from './frozen.js';
+import { frozenGraph, frozenOcclusion, type Occluders } from './frozen.js';
 
 /**
  * Anything that classifies an image batch: a `tf.LayersModel`, or an object whose `predict`
@@ -311,6 +311,33 @@ export async function resolveClassifier(model: Classifier, options: ClassifierOp
   }
   const probabilities = output === 'probabilities' ? forward : (x: tf.Tensor4D) => tf.tidy(() => tf.softmax(forward(x)) as tf.Tensor2D);
   return { model, output, numClasses: numClasses!, trueLogits, logits, probabilities };
+}
+
+/**
+ * For the sliding patch: `clf.probabilities` of occluded copies of one image [1, H, W, C], computed
+ * from where each occluder can reach in the frozen graph ({@link frozenOcclusion}), equal to
+ * `clf.probabilities` of the copies; undefined when the classifier is not a LayersModel whose frozen
+ * graph allows it (then the copies go through `clf.probabilities`). The caller disposes the handle.
+ */
+export function occludedProbabilities(clf: ResolvedClassifier): ((img: tf.Tensor4D) => { run(o: Occluders): tf.Tensor2D; dispose(): void }) | undefined {
+  const model = clf.model;
+  if (!isLayersModel(model)) return undefined;
+  const occ = frozenOcclusion(model);
+  if (!occ) return undefined;
+  const name = `LayersModel '${model.name || 'model'}'`;
+  return (img) => {
+    checkInputShape(model, img);
+    const h = occ.prepare(img);
+    return {
+      dispose: () => h.dispose(),
+      run: (o) =>
+        tf.tidy(() => {
+          const out = singleOutput(h.run(o), name);
+          // As `probabilities` above: the model's own output, or the softmax of its logits.
+          return clf.output === 'probabilities' ? out : (tf.softmax(out) as tf.Tensor2D);
+        }),
+    };
+  };
 }
 
 /**

@@ -7,7 +7,8 @@ import { mulberry32 } from '../util/random.js';
 import { relErr } from '../test-support/numeric.js';
 import { buildModel, type ModelSpec } from './build.js';
 import { resolveClassifier } from './classifier.js';
-import { frozenGraph, frozenHead, setFrozenInference } from './frozen.js';
+import { frozenGraph, frozenHead, frozenOcclusion, setFrozenInference, type Occluders } from './frozen.js';
+import { patchOffsets } from '../attribution/occlusion.js';
 import { loadModel } from './io.js';
 
 // The frozen graph (folded batch norm, fused conv + bias + ReLU, input-gradient-only backward)
@@ -54,6 +55,43 @@ function randomizeBatchNorm(model: tf.LayersModel, seed: number): number {
   return count;
 }
 
+/** Every `h` x `w` rectangle on the sliding patch's grid (stride `stride`, the far edges included). */
+function grid(H: number, W: number, h: number, w: number, stride: number, fill: number): Occluders {
+  const ys = patchOffsets(H, h, stride);
+  const xs = patchOffsets(W, w, stride);
+  return { y: Int32Array.from(ys.flatMap((a) => xs.map(() => a))), x: Int32Array.from(ys.flatMap(() => xs)), h, w, fill };
+}
+
+/** The copies of `img` [1, H, W, C] with each rectangle filled, built on the host. */
+function occludedCopies(img: tf.Tensor4D, o: Occluders): tf.Tensor4D {
+  const [, H, W, C] = img.shape;
+  const src = img.dataSync();
+  const P = o.y.length;
+  const buf = new Float32Array(P * H * W * C);
+  for (let p = 0; p < P; p++) {
+    buf.set(src, p * H * W * C);
+    for (let r = o.y[p]!; r < o.y[p]! + o.h; r++) buf.fill(o.fill, (p * H * W + r * W + o.x[p]!) * C, (p * H * W + r * W + o.x[p]! + o.w) * C);
+  }
+  return tf.tensor4d(buf, [P, H, W, C]);
+}
+
+/** frozenOcclusion's outputs against the whole graph on the occluded copies; no tensors left. */
+async function expectWindowedEqual(model: tf.LayersModel, img: tf.Tensor4D, sets: Occluders[], preSoftmax = false): Promise<void> {
+  const occ = frozenOcclusion(model);
+  expect(occ).toBeDefined();
+  const before = tf.memory().numTensors;
+  const h = occ!.prepare(img);
+  for (const o of sets) {
+    const got = h.run(o, preSoftmax);
+    const want = tf.tidy(() => frozenGraph(model)!.run(occludedCopies(img, o), preSoftmax));
+    expect(got.shape).toEqual(want.shape);
+    expect(relErr(await got.data(), await want.data())).toBeLessThan(1e-6);
+    tf.dispose([got, want]);
+  }
+  h.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+}
+
 describe('frozen inference graph', () => {
   it('on the shipped resnet20-base: same predictions, logits and input gradients as the stock path, no tensors left', async () => {
     const model = await loadModel(FIXTURE);
@@ -88,6 +126,41 @@ describe('frozen inference graph', () => {
       expect(relErr(r.frozen.logits, r.stock.logits)).toBeLessThan(1e-5);
       expect(relErr(r.frozen.grad, r.stock.grad)).toBeLessThan(1e-3);
       tf.dispose([x, y]);
+      model.dispose();
+    });
+  }
+
+  it('runs occluded copies from the occluders\' windows (frozenOcclusion): the same outputs as the whole graph, on resnet20-base', async () => {
+    const model = await loadModel(FIXTURE);
+    const { images, labels } = await cifar10.test({ count: 2, seed: 5 });
+    const img = images.slice([1, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
+    // The windows are used: the stem's 3x3 conv computes the 6x6 outputs a 4x4 patch reaches, from
+    // an 8x8 crop of the image.
+    const engine = tf.engine() as unknown as { runKernel: (name: string, inputs: Record<string, tf.Tensor>, attrs: unknown) => unknown };
+    const runKernel = engine.runKernel;
+    const convInputs: string[] = [];
+    engine.runKernel = function (this: unknown, name, inputs, attrs) {
+      if (name === 'FusedConv2D') convInputs.push(inputs.x!.shape.join('x'));
+      return runKernel.call(this, name, inputs, attrs);
+    };
+    try {
+      await expectWindowedEqual(model, img, [grid(32, 32, 4, 4, 2, 0.5), grid(32, 32, 2, 2, 2, 0.5), grid(32, 32, 3, 5, 3, 0), grid(32, 32, 32, 32, 1, 1)]);
+      await expectWindowedEqual(model, img, [grid(32, 32, 4, 4, 2, 0.5)], true);
+    } finally {
+      engine.runKernel = runKernel;
+    }
+    expect(convInputs).toContain('225x8x8x3');
+    tf.dispose([images, labels, img]);
+    model.dispose();
+  });
+
+  for (const spec of specs) {
+    it(`runs occluded copies from the occluders' windows on a ${spec.arch} with random batch-norm statistics: the same outputs`, async () => {
+      const model = buildModel(spec);
+      randomizeBatchNorm(model, spec.seed!);
+      const img = tf.randomUniform([1, 32, 32, 3], 0, 1, 'float32', spec.seed) as tf.Tensor4D;
+      await expectWindowedEqual(model, img, [grid(32, 32, 4, 4, 3, 0.5), grid(32, 32, 2, 3, 5, 0.25)]);
+      img.dispose();
       model.dispose();
     });
   }

@@ -58,6 +58,13 @@ interface Step {
   layer?: Layer;
   inputs: number[];
   run: (xs: tf.Tensor[], w: WeightSet) => tf.Tensor;
+  /**
+   * How far a change in one input pixel spreads (see {@link frozenOcclusion}): 'pointwise' (an
+   * output pixel reads only the same pixel: batch norm, ReLU, dropout), 'add' (the same, of several
+   * inputs), or a convolution (`kh` x `kw`, strides `sh`, `sw`), with `valid` the same convolution
+   * without padding. Unset: any output may read any input pixel.
+   */
+  local?: { op: 'pointwise' } | { op: 'add' } | { op: 'conv'; kh: number; kw: number; sh: number; sw: number; pad: Pad; valid: (x: tf.Tensor4D, w: WeightSet) => tf.Tensor };
 }
 
 /** Host copies of the folded weights; uploaded per call, so no tensor outlives a call. */
@@ -222,7 +229,14 @@ function compile(model: tf.LayersModel, keep: ReadonlySet<Layer>): Compiled | un
         setPair(w, key, p);
         if (!depthwise) w.set(`${key}/wb`, flipped(p.w));
       });
-      steps.push({ out: n.id, inputs, run: (xs, w) => frozenConv(xs[0] as tf.Tensor4D, w.get(`${key}/w`)!, w.get(`${key}/b`)!, w.get(`${key}/wb`), c.strides, c.padding, relu, depthwise) });
+      const [fh, fw] = kernel.shape as number[];
+      const conv = (x: tf.Tensor4D, w: WeightSet, pad: Pad) => frozenConv(x, w.get(`${key}/w`)!, w.get(`${key}/b`)!, w.get(`${key}/wb`), c.strides, pad, relu, depthwise);
+      steps.push({
+        out: n.id,
+        inputs,
+        run: (xs, w) => conv(xs[0] as tf.Tensor4D, w, c.padding),
+        local: { op: 'conv', kh: fh!, kw: fw!, sh: c.strides[0], sw: c.strides[1], pad: c.padding, valid: (x, w) => conv(x, w, 'valid') },
+      });
       continue;
     }
     const layer = n.layer;
@@ -234,7 +248,7 @@ function compile(model: tf.LayersModel, keep: ReadonlySet<Layer>): Compiled | un
         const key = `${n.id}`;
         sources.push(...[b.gamma, b.beta, b.movingMean, b.movingVariance].filter((v): v is tf.LayerVariable => v !== null));
         folders.push((w) => setPair(w, key, foldAffine(b)));
-        steps.push({ out: n.id, inputs, run: (xs, w) => tf.add(tf.mul(xs[0]!, upload(w.get(`${key}/w`)!)), upload(w.get(`${key}/b`)!)) });
+        steps.push({ out: n.id, inputs, run: (xs, w) => tf.add(tf.mul(xs[0]!, upload(w.get(`${key}/w`)!)), upload(w.get(`${key}/b`)!)), local: { op: 'pointwise' } });
         break;
       }
       case 'ReLU':
@@ -243,11 +257,11 @@ function compile(model: tf.LayersModel, keep: ReadonlySet<Layer>): Compiled | un
         const act = n.cls === 'ReLU' ? 'relu' : activationOf(layer);
         if (act === 'softmax' && n.id === graph.output) softmaxOut = true;
         if (!['relu', 'linear', 'softmax'].includes(act)) return undefined;
-        steps.push({ out: n.id, inputs, run: (xs, _w, pre?: boolean) => applyActivation(xs[0]!, act, pre) } as Step);
+        steps.push({ out: n.id, inputs, run: (xs, _w, pre?: boolean) => applyActivation(xs[0]!, act, pre), local: act === 'softmax' ? undefined : { op: 'pointwise' } } as Step);
         break;
       }
       case 'Add':
-        steps.push({ out: n.id, inputs, run: (xs) => xs.slice(1).reduce((a, b) => tf.add(a, b), xs[0]!) });
+        steps.push({ out: n.id, inputs, run: (xs) => xs.slice(1).reduce((a, b) => tf.add(a, b), xs[0]!), local: { op: 'add' } });
         break;
       case 'GlobalAveragePooling2D':
         if ((layer as unknown as { dataFormat?: string }).dataFormat === 'channelsFirst') return undefined;
@@ -257,7 +271,7 @@ function compile(model: tf.LayersModel, keep: ReadonlySet<Layer>): Compiled | un
         steps.push({ out: n.id, inputs, run: (xs) => tf.reshape(xs[0]!, [xs[0]!.shape[0]!, -1]) });
         break;
       case 'Dropout':
-        steps.push({ out: n.id, inputs, run: (xs) => xs[0]! });
+        steps.push({ out: n.id, inputs, run: (xs) => xs[0]!, local: { op: 'pointwise' } });
         break;
       case 'MaxPooling2D': {
         const p = layer as unknown as { poolSize: [number, number]; strides: [number, number]; padding: Pad; dataFormat: string };
@@ -398,8 +412,14 @@ function frozenConv(
 ): tf.Tensor4D {
   const filter = upload(wv) as tf.Tensor4D;
   const bias = upload(bv);
+  const attrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined, activation: relu ? 'relu' : 'linear', leakyreluAlpha: 0 };
+  if (!recording()) {
+    // Nothing will ask for a gradient: the fused kernel alone, without customGrad's bookkeeping.
+    const y = tf.engine().runKernel(depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D', { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    tf.dispose([filter, bias]);
+    return y;
+  }
   const f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const attrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined, activation: relu ? 'relu' : 'linear', leakyreluAlpha: 0 };
     const y = tf.engine().runKernel(depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D', { x: xi, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
     save(relu ? [filter, y] : [filter]);
     return {
@@ -459,9 +479,41 @@ function fresh(c: Compiled): Compiled {
   return c;
 }
 
+/** True while a gradient is being recorded (inside tf.grad and the like): tensors kept for the backward pass must then live to the end. */
+function recording(): boolean {
+  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state;
+  return (state?.gradientDepth ?? 1) > 0;
+}
+
 function evaluate(c: Compiled, start: Map<number, tf.Tensor>, steps: readonly Step[], preSoftmax: boolean): tf.Tensor {
   return tf.tidy(() => {
     const values = new Map(start);
+    // Outside a gradient, an activation is freed as soon as its last reader has run, so the next
+    // layer's output reuses memory that is still in cache (a forward of a large batch otherwise
+    // holds every layer's activations to the end, and each kernel writes to memory cold to the
+    // cache). Only the steps' own outputs are freed; what a hooked or kept layer returned (a
+    // capture may hold it) and the inputs stay, and tidy frees the rest as before.
+    const early = !recording() && steps.every((s) => !s.layer);
+    const uses = new Map<tf.Tensor, number>();
+    if (early) {
+      const readers = new Map<number, number>();
+      for (const s of steps) for (const i of s.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
+      for (const t of start.values()) uses.set(t, Infinity);
+      const own = (out: number, t: tf.Tensor) => uses.set(t, (uses.get(t) ?? 0) + (out === c.output ? Infinity : (readers.get(out) ?? 0)));
+      for (const s of steps) {
+        const run = s.run as (xs: tf.Tensor[], w: WeightSet, pre?: boolean) => tf.Tensor;
+        const xs = s.inputs.map((i) => values.get(i)!);
+        const y = run(xs, c.weights, s.out === c.output ? preSoftmax : undefined);
+        values.set(s.out, y);
+        own(s.out, y);
+        for (const t of xs) {
+          const left = uses.get(t)! - 1;
+          uses.set(t, left);
+          if (left === 0) t.dispose();
+        }
+      }
+      return values.get(c.output)!;
+    }
     for (const s of steps) {
       const run = s.run as (xs: tf.Tensor[], w: WeightSet, pre?: boolean) => tf.Tensor;
       values.set(s.out, run(s.inputs.map((i) => values.get(i)!), c.weights, s.out === c.output ? preSoftmax : undefined));
@@ -509,5 +561,240 @@ export function frozenHead(model: tf.LayersModel, layer: Layer): { run(a: tf.Ten
   return {
     endsInSoftmax: c.softmaxOut,
     run: (a, preSoftmax = false) => evaluate(fresh(c), new Map([[from, a]]), after, preSoftmax),
+  };
+}
+
+/** Copies of one image, each with one `h` x `w` rectangle at (`y[i]`, `x[i]`) replaced by a constant. */
+export interface Occluders {
+  y: Int32Array;
+  x: Int32Array;
+  h: number;
+  w: number;
+  fill: number;
+}
+
+/** A value that differs from the clean image's only inside one window per copy, of the same size for all. */
+interface Windowed {
+  data: tf.Tensor4D;
+  /** `data` read to the host, once, when a window is pasted somewhere. */
+  host?: Float32Array;
+  y: Int32Array;
+  x: Int32Array;
+  h: number;
+  w: number;
+}
+
+/** A clean activation [1, Hs, Ws, C], on the host. */
+interface CleanHost {
+  data: Float32Array;
+  Hs: number;
+  Ws: number;
+  C: number;
+}
+
+/**
+ * [P, th, tw, C] windows at (ty, tx) of the value that equals `clean` except inside `win`, built on
+ * the host by copying runs of pixels (a gather on wasm takes tens of ns an element). Pixels outside
+ * the image are 0 (a 'same' convolution's padding).
+ */
+function assemble(clean: CleanHost, win: Windowed | undefined, ty: Int32Array, tx: Int32Array, th: number, tw: number): tf.Tensor4D {
+  const { data, Hs, Ws, C } = clean;
+  const P = ty.length;
+  // On wasm, written in place on its heap (no copy of a host array in); elsewhere a host array.
+  const heap = onWasmHeap();
+  const info = heap?.makeOutput([P, th, tw, C], 'float32');
+  // Views after the allocation: growing the wasm memory detaches older ones.
+  const out = heap ? (heap.typedArrayFromHeap(info!) as Float32Array) : new Float32Array(P * th * tw * C);
+  const wd = win ? (heap ? (heap.typedArrayFromHeap(win.data) as Float32Array) : (win.host ??= win.data.dataSync() as Float32Array)) : undefined;
+  const whole = th === Hs && tw === Ws && ty.every((v) => v === 0) && tx.every((v) => v === 0);
+  for (let p = 0; p < P; p++) {
+    if (whole) {
+      // The whole image: the clean activation in one copy, then the window's rows over it.
+      out.set(data, p * Hs * Ws * C);
+      if (!win) continue;
+      for (let i = 0; i < win.h; i++) out.set(wd!.subarray((p * win.h + i) * win.w * C, (p * win.h + i + 1) * win.w * C), (p * Hs * Ws + (win.y[p]! + i) * Ws + win.x[p]!) * C);
+      continue;
+    }
+    if (heap) out.fill(0, p * th * tw * C, (p + 1) * th * tw * C);
+    const x0 = Math.max(tx[p]!, 0);
+    const x1 = Math.min(tx[p]! + tw, Ws);
+    const wy = win ? win.y[p]! : 0;
+    const wx0 = win ? Math.min(Math.max(win.x[p]!, x0), x1) : x1;
+    const wx1 = win ? Math.max(Math.min(win.x[p]! + win.w, x1), wx0) : x1;
+    for (let i = 0; i < th; i++) {
+      const Y = ty[p]! + i;
+      if (Y < 0 || Y >= Hs || x0 >= x1) continue;
+      const row = ((p * th + i) * tw - tx[p]!) * C; // out index of pixel X in this row: row + X C
+      const src = Y * Ws * C;
+      if (win && Y >= wy && Y < wy + win.h && wx0 < wx1) {
+        out.set(data.subarray(src + x0 * C, src + wx0 * C), row + x0 * C);
+        const wrow = ((p * win.h + (Y - wy)) * win.w - win.x[p]!) * C;
+        out.set(wd!.subarray(wrow + wx0 * C, wrow + wx1 * C), row + wx0 * C);
+        out.set(data.subarray(src + wx1 * C, src + x1 * C), row + wx1 * C);
+      } else out.set(data.subarray(src + x0 * C, src + x1 * C), row + x0 * C);
+    }
+  }
+  return heap ? (tf.engine().makeTensorFromTensorInfo(info!) as tf.Tensor4D) : tf.tensor4d(out, [P, th, tw, C]);
+}
+
+/** The part of tfjs-backend-wasm's backend {@link assemble} uses (as the kernels in backend/kernels do). */
+interface WasmHeap {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+}
+
+function onWasmHeap(): WasmHeap | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const be = tf.backend() as unknown as Partial<WasmHeap>;
+  return typeof be.makeOutput === 'function' && typeof be.typedArrayFromHeap === 'function' ? (be as WasmHeap) : undefined;
+}
+
+/**
+ * Along one axis of a convolution (`k` taps, stride `s`) over `n` input pixels: the outputs that
+ * read the windows [a[p], a[p] + h), as `size` outputs from `start[p]` (the same size for all,
+ * within the output), and the input each such run reads: `span` pixels from `from[p]` (negative or
+ * past `n`: the padding). TensorFlow's 'same' padding puts floor(total / 2) before.
+ */
+function reach(n: number, k: number, s: number, pad: Pad, a: Int32Array, h: number): { start: Int32Array; size: number; from: Int32Array; span: number; whole: boolean } {
+  const m = pad === 'same' ? Math.ceil(n / s) : Math.floor((n - k) / s) + 1;
+  const before = pad === 'same' ? Math.floor(Math.max((m - 1) * s + k - n, 0) / 2) : 0;
+  const lo = a.map((v) => Math.max(Math.ceil((v - k + 1 + before) / s), 0));
+  const hi = a.map((v) => Math.min(Math.floor((v + h - 1 + before) / s), m - 1));
+  // At least one output (a strided conv may read none of a window's pixels; computing an output
+  // the window does not change is only wasted, never wrong: its crop holds the clean values).
+  let size = 1;
+  for (let p = 0; p < a.length; p++) size = Math.max(size, hi[p]! - lo[p]! + 1);
+  size = Math.min(size, m);
+  const start = lo.map((v) => Math.max(Math.min(v, m - size), 0));
+  return { start, size, from: start.map((o) => o * s - before), span: (size - 1) * s + k, whole: size === m };
+}
+
+const contains = (big: Windowed, small: Windowed): boolean =>
+  big.y.every((y, p) => y <= small.y[p]! && small.y[p]! + small.h <= y + big.h && big.x[p]! <= small.x[p]! && small.x[p]! + small.w <= big.x[p]! + big.w);
+
+/**
+ * The model's outputs for occluded copies of one image (the sliding patch), computed from where the
+ * occluder can reach: a stride-1 'same' convolution, batch norm, ReLU or an add changes an
+ * activation only within the occluder's rectangle grown by the convolutions' reach so far, so the
+ * layers up to the first one that mixes positions further (a strided convolution, pooling, the
+ * head) run only on those windows, each read from the clean image's activations with the window
+ * pasted in, and the rest on whole activations as before. The same arithmetic for every output
+ * pixel (a convolution without padding on a crop whose border holds the same neighbours, or the
+ * zeros of the padding at the image's edge), so the outputs equal {@link FrozenGraph.run} on the
+ * occluded copies to float32 rounding, in a fraction of the first layers' work.
+ *
+ * Undefined whenever {@link frozenGraph} is, and for a graph with a hooked or kept layer.
+ * `prepare` runs the clean image once; `run` may then be called for any number of occluder sets.
+ */
+export function frozenOcclusion(model: tf.LayersModel): { prepare(img: tf.Tensor4D): { run(o: Occluders, preSoftmax?: boolean): tf.Tensor; dispose(): void } } | undefined {
+  const found = compiled(model);
+  if (!found || found.steps.some((s) => s.layer)) return undefined;
+  return {
+    prepare(img) {
+      if (img.shape[0] !== 1) throw new Error(`frozenOcclusion: one image at a time; got ${img.shape[0]}`);
+      const c = fresh(found);
+      // The clean image's activations, on the host (the windows are pasted into them there).
+      const clean = new Map<number, CleanHost>();
+      tf.tidy(() => {
+        const values = new Map<number, tf.Tensor>([[c.input, img]]);
+        for (const s of c.steps) {
+          const run = s.run as (xs: tf.Tensor[], w: WeightSet, pre?: boolean) => tf.Tensor;
+          values.set(s.out, run(s.inputs.map((i) => values.get(i)!), c.weights, false));
+        }
+        for (const [id, t] of values) if (t.rank === 4) clean.set(id, { data: t.dataSync() as Float32Array, Hs: t.shape[1]!, Ws: t.shape[2]!, C: t.shape[3]! });
+      });
+      return {
+        dispose: () => clean.clear(),
+        run: (o, preSoftmax = false) =>
+          tf.tidy(() => {
+            const c2 = fresh(found);
+            const P = o.y.length;
+            const C = img.shape[3];
+            const output = c2.output;
+            type Val = { win: Windowed } | { full: tf.Tensor };
+            const values = new Map<number, Val>();
+            // As in evaluate: every tensor is freed once the last step that reads it has run.
+            const readers = new Map<number, number>();
+            for (const s of c2.steps) for (const i of s.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
+            const uses = new Map<tf.Tensor, number>();
+            const fulls = new Map<number, tf.Tensor>();
+            const hold = (t: tf.Tensor, n: number) => uses.set(t, (uses.get(t) ?? 0) + n);
+            const release = (t: tf.Tensor, n: number) => {
+              const left = uses.get(t)! - n;
+              uses.set(t, left);
+              if (left === 0) t.dispose();
+            };
+            const tensorOf = (v: Val) => ('full' in v ? v.full : v.win.data);
+            const set = (id: number, v: Val) => {
+              values.set(id, v);
+              hold(tensorOf(v), id === output ? Infinity : (readers.get(id) ?? 0));
+            };
+            const full = (id: number): tf.Tensor => {
+              const v = values.get(id)!;
+              if ('full' in v) return v.full;
+              const ref = clean.get(id)!;
+              // A window that covers the image is the whole activation.
+              if (v.win.h === ref.Hs && v.win.w === ref.Ws) return v.win.data;
+              let f = fulls.get(id);
+              if (!f) {
+                f = assemble(ref, v.win, new Int32Array(P), new Int32Array(P), ref.Hs, ref.Ws);
+                fulls.set(id, f);
+                hold(f, id === output ? Infinity : (readers.get(id) ?? 0));
+              }
+              return f;
+            };
+            set(c2.input, { win: { data: tf.fill([P, o.h, o.w, C], o.fill) as tf.Tensor4D, y: o.y, x: o.x, h: o.h, w: o.w } });
+            for (const s of c2.steps) {
+              const ins = s.inputs.map((i) => values.get(i)!);
+              const wins = ins.every((v) => 'win' in v) ? ins.map((v) => (v as { win: Windowed }).win) : undefined;
+              let out: Val | undefined;
+              const temps: tf.Tensor[] = [];
+              if (s.local && wins) {
+                const local = s.local;
+                if (local.op === 'pointwise') {
+                  out = { win: { ...wins[0]!, host: undefined, data: s.run([wins[0]!.data], c2.weights) as tf.Tensor4D } };
+                } else if (local.op === 'add') {
+                  const big = wins.reduce((a, b) => (b.h * b.w > a.h * a.w ? b : a));
+                  if (wins.every((v) => contains(big, v))) {
+                    const datas = wins.map((v, k) => {
+                      if (v === big) return v.data;
+                      const t = assemble(clean.get(s.inputs[k]!)!, v, big.y, big.x, big.h, big.w);
+                      temps.push(t);
+                      return t;
+                    });
+                    out = { win: { ...big, host: undefined, data: s.run(datas, c2.weights) as tf.Tensor4D } };
+                  }
+                } else {
+                  // The conv's outputs the window reaches (one size for all copies, kept inside
+                  // the output), from a crop of its input (zeros beyond the image's edge, as the
+                  // padding) run without padding.
+                  const v = wins[0]!;
+                  const ref = clean.get(s.inputs[0]!)!;
+                  const rows = reach(ref.Hs, local.kh, local.sh, local.pad, v.y, v.h);
+                  const cols = reach(ref.Ws, local.kw, local.sw, local.pad, v.x, v.w);
+                  // Once the outputs it reaches are all of them, the whole activation is cheaper.
+                  if (!(rows.whole && cols.whole)) {
+                    const crop = assemble(ref, v, rows.from, cols.from, rows.span, cols.span);
+                    temps.push(crop);
+                    out = { win: { data: local.valid(crop, c2.weights) as tf.Tensor4D, y: rows.start, x: cols.start, h: rows.size, w: cols.size } };
+                  }
+                }
+              }
+              if (!out) {
+                const run = s.run as (xs: tf.Tensor[], w: WeightSet, pre?: boolean) => tf.Tensor;
+                out = { full: run(s.inputs.map(full), c2.weights, s.out === output ? preSoftmax : undefined) };
+              }
+              set(s.out, out);
+              tf.dispose(temps);
+              for (const i of s.inputs) {
+                release(tensorOf(values.get(i)!), 1);
+                const f = fulls.get(i);
+                if (f) release(f, 1);
+              }
+            }
+            return full(output);
+          }),
+      };
+    },
   };
 }
