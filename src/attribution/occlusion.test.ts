@@ -1,7 +1,15 @@
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cifar10 } from '../data/cifar10.js';
+import { frozenGraph, setFrozenInference } from '../models/frozen.js';
+import { loadModel } from '../models/io.js';
 import { occlusion, patchOffsets } from './occlusion.js';
+
+const FIXTURE = fileURLToPath(new URL('../../fixtures/models/resnet20-base', import.meta.url));
+
+afterEach(() => setFrozenInference(true));
 
 const H = 8;
 const W = 8;
@@ -87,5 +95,42 @@ describe('occlusion', () => {
     await expect(occlusion(model, x, { target: 5 })).rejects.toThrow(/target class 5/);
     x.dispose();
     model.dispose();
+  });
+
+  it('on resnet20-base, the windowed route gives the maps of the whole frozen graph and of the stock path (patch 4 and 2, target given or not)', async () => {
+    const model = await loadModel(FIXTURE);
+    const { images, labels } = await cifar10.test({ count: 3, seed: 7 });
+    // The whole frozen graph on every occluded copy, as a { predict } classifier (no windows).
+    const whole = { predict: (v: tf.Tensor4D) => frozenGraph(model)!.run(v) };
+    try {
+      for (const [patch, target] of [
+        [4, undefined],
+        [2, labels],
+      ] as const) {
+        const params = { patch, stride: 2, batchSize: 100, target };
+        const n0 = tf.memory().numTensors;
+        const maps: Record<string, Float32Array> = {};
+        for (const [name, m] of [
+          ['windowed', model],
+          ['whole', whole],
+          ['stock', model],
+        ] as const) {
+          setFrozenInference(name !== 'stock');
+          const t = await occlusion(m, images, params);
+          maps[name] = (await t.data()) as Float32Array;
+          t.dispose();
+        }
+        expect(tf.memory().numTensors).toBe(n0);
+        const worst = (a: Float32Array, b: Float32Array) => a.reduce((w, v, i) => Math.max(w, Math.abs(v - b[i]!)), 0);
+        expect(Math.max(...maps.windowed!)).toBe(1);
+        expect(worst(maps.windowed!, maps.whole!)).toBeLessThanOrEqual(1e-6);
+        // Folding batch norm moves logits by about 1e-6 relative (frozen.test.ts); the maps are
+        // differences of probabilities scaled by their maximum.
+        expect(worst(maps.windowed!, maps.stock!)).toBeLessThanOrEqual(1e-4);
+      }
+    } finally {
+      model.dispose();
+      tf.dispose([images, labels]);
+    }
   });
 });

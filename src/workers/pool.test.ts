@@ -271,6 +271,36 @@ describe('worker threads on the shipped resnet20-base', () => {
       tf.dispose([s.images, s.labels]);
     }
   });
+
+  it('the sliding patch at stride 2 (patch 4 and 2, target given or not) on 3 images split 2 + 1: the calling thread\'s maps', async () => {
+    const model = await loadModel(FIXTURE);
+    const s = await cifar10.test({ count: 3, seed: 8 });
+    try {
+      for (const [patch, target] of [
+        [4, undefined],
+        [2, s.labels],
+      ] as const) {
+        const maps: Float32Array[] = [];
+        for (const threads of [0, 2]) {
+          setWorkerThreads(threads);
+          const n0 = tf.memory().numTensors;
+          const m = await occlusion(model, s.images, { patch, stride: 2, batchSize: 128, target });
+          maps.push((await m.data()) as Float32Array);
+          m.dispose();
+          expect(tf.memory().numTensors).toBe(n0);
+        }
+        let worst = 0;
+        for (let i = 0; i < maps[0]!.length; i++) worst = Math.max(worst, Math.abs(maps[0]![i]! - maps[1]![i]!));
+        expect(worst).toBeLessThanOrEqual(1e-6);
+        // Each image's map reaches 1 (scaled by its maximum), the pooled ones included.
+        for (let i = 0; i < 3; i++) expect(Math.max(...maps[1]!.subarray(i * 1024, (i + 1) * 1024))).toBe(1);
+      }
+      expect(workerThreads().length).toBe(2);
+    } finally {
+      model.dispose();
+      tf.dispose([s.images, s.labels]);
+    }
+  });
 });
 
 describe('worker threads and the process', () => {
