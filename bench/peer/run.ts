@@ -5,7 +5,8 @@
 // Writes the "peer" section of bench/RESULTS.md. Run: npx tsx bench/peer/run.ts
 // (PEER_ROUNDS=n for more rounds, PEER_THREADS=n for PyTorch's thread count, 2 by default;
 // PEER_MODES=stock,frozen,pool chooses this project's settings, PEER_WORKERS=n the pool's threads, 2 by default). Without PyTorch the peer side is skipped and the command to
-// install it is printed.
+// install it is printed. PEER_ONLY=attribution times only Grad-CAM and the sliding patch, the modes
+// alternating, prints per-round figures and ratios with the load average, and writes nothing.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -91,6 +92,49 @@ const range = (v: number[], digits = 0) => {
   const hi = Math.max(...v);
   return lo.toFixed(digits) === hi.toFixed(digits) ? lo.toFixed(digits) : `${lo.toFixed(digits)}-${hi.toFixed(digits)}`;
 };
+
+/** PEER_ONLY=attribution: Grad-CAM (100 images) and the sliding patch (4 images), each mode per round, printed only. */
+async function attributionOnly(): Promise<void> {
+  useSharedCifar();
+  await initBackend({ backend: 'wasm', announce: false });
+  const model = await loadModel(MODEL_DIR);
+  const { images: x } = await cifar10.test({ count: BATCH, seed: 1 });
+  const modes = (process.env.PEER_MODES ?? 'stock,frozen,pool').split(',') as Mode[];
+  const few = x.slice([0, 0, 0, 0], [4, -1, -1, -1]) as tf.Tensor4D;
+  const got = new Map<string, number[]>();
+  const push = (k: string, v: number) => got.set(k, [...(got.get(k) ?? []), v]);
+  try {
+    if (modes.includes('pool')) {
+      useMode('pool');
+      tf.dispose([await gradcam(model, few), await occlusion(model, few, { patch: 4, stride: 8 })]);
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      const line: string[] = [];
+      for (const mode of modes) {
+        useMode(mode);
+        let t = performance.now();
+        let c = cpuNow();
+        tf.dispose(await gradcam(model, x, { batchSize: BATCH }));
+        push(`gradcam ${mode}`, (BATCH / (performance.now() - t)) * 1000);
+        push(`gradcam ${mode} cpu`, (BATCH / (cpuNow() - c)) * 1000);
+        t = performance.now();
+        c = cpuNow();
+        tf.dispose(await occlusion(model, few, { patch: 4, stride: 2, batchSize: 225 }));
+        push(`occlusion ${mode}`, (4 / (performance.now() - t)) * 1000);
+        push(`occlusion ${mode} cpu`, (4 / (cpuNow() - c)) * 1000);
+        line.push(`${mode}: Grad-CAM ${got.get(`gradcam ${mode}`)!.at(-1)!.toFixed(0)} img/s (${got.get(`gradcam ${mode} cpu`)!.at(-1)!.toFixed(0)} per CPU s), sliding patch ${got.get(`occlusion ${mode}`)!.at(-1)!.toFixed(2)} img/s (${got.get(`occlusion ${mode} cpu`)!.at(-1)!.toFixed(2)} per CPU s)`);
+      }
+      const vs = (k: string, a: Mode, b: Mode, suffix = '') => (modes.includes(a) && modes.includes(b) ? ` ${a}/${b} ${(got.get(`${k} ${a}${suffix}`)!.at(-1)! / got.get(`${k} ${b}${suffix}`)!.at(-1)!).toFixed(2)}x` : '');
+      console.log(`round ${round + 1}/${ROUNDS}, load ${loadavg().map((v) => v.toFixed(1)).join(' ')}: ${line.join('; ')}`);
+      for (const [what, suffix] of [['wall', ''], ['per CPU second', ' cpu']] as const) {
+        console.log(`  ${what}: sliding patch${vs('occlusion', 'frozen', 'stock', suffix)}${vs('occlusion', 'pool', 'stock', suffix)}${vs('occlusion', 'pool', 'frozen', suffix)}; Grad-CAM${vs('gradcam', 'frozen', 'stock', suffix)}${vs('gradcam', 'pool', 'stock', suffix)}`);
+      }
+    }
+  } finally {
+    await closeWorkerPool();
+    tf.dispose([x, few]);
+  }
+}
 
 async function main(): Promise<void> {
   const loadStart = loadavg();
@@ -296,4 +340,6 @@ CPU time: Grad-CAM${speedup('gradcam', ' cpu')}; sliding patch${speedup('occlusi
   writeResultsSection('peer', text);
 }
 
-await main();
+if (process.env.PEER_ONLY === 'attribution') await attributionOnly();
+else if (process.env.PEER_ONLY) throw new Error(`PEER_ONLY=${process.env.PEER_ONLY}: the only part that runs alone is 'attribution'.`);
+else await main();
