@@ -6,9 +6,13 @@
 // Measurement (fixed before measuring):
 // - Sliding patch: occlusion maps with a gray (0.5) patch of 4 and of 2 pixels, both stride 2,
 //   explaining the class predicted on the clean image; SSD between the two maps of an image.
-//   On the first 100 of the test images below: 481 forward passes per image and model cost
-//   about 20 minutes for 1,000 images per model on this 2-core CPU machine, too long for the
-//   30-minute budget of npm run paper (the paper uses 1,000).
+//   On the first 100 of the test images below (the paper uses 1,000): 481 occluded copies per
+//   image and model. Computed from the occluders' windows (frozenOcclusion in src/models/frozen.ts)
+//   they cost 0.23-0.28 s of CPU per image and model (both patches, batch 256, one thread,
+//   measured 2026-12-02 at load average 10 on 2 cores; 0.54-0.62 s layer by layer), so 1,000
+//   images for the four models would take about 15-19 minutes of one core: npm run paper runs two
+//   spec files at a time, without worker threads, and would go from about 3.5 minutes to about
+//   20, past issue 20's 7-minute target.
 // - Grad-CAM (last convolutional block), on the 1,000 test images (class-stratified, seed 2),
 //   explaining the class predicted on the clean image for both the image and its Gaussian blur
 //   (sigma 0.5, reflected edges); SSD between the two maps.
