@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { simdKernels } from './simdWasm.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 
@@ -27,7 +28,9 @@ export const identityWasm: KernelFunc = ({ inputs, backend }) => {
  * run of `blockSize * C` contiguous values gathered from one input pixel's channels. The stock
  * wasm kernel computes every element's coordinates through generic stride arithmetic; in the
  * stride-2 convolution gradient (conv2dBackpropInput.ts) it took about as long as the
- * convolutions themselves on resnet20-base. Other layouts and dtypes go to the stock kernel.
+ * convolutions themselves on resnet20-base. When a run (blockSize * C values) is whole 4-float
+ * vectors it is copied by the wasm SIMD loop of simdWasm.ts. Other layouts and dtypes go to the
+ * stock kernel.
  */
 export function depthToSpaceWasm(stock: KernelFunc | undefined): KernelFunc {
   return (args) => {
@@ -46,6 +49,11 @@ export function depthToSpaceWasm(stock: KernelFunc | undefined): KernelFunc {
     const v = be.typedArrayFromHeap(x) as Float32Array;
     // out[n, hi*s + i, wi*s + j, k] = in[n, hi, wi, (i*s + j)*c + k]
     const outRow = w * s * c;
+    const simd = (s * c) % 4 === 0 ? simdKernels() : undefined;
+    if (simd) {
+      simd.depthToSpace(v.byteOffset, y.byteOffset, b * h, w, d, s, s * c);
+      return out;
+    }
     let o = 0;
     for (let n = 0; n < b; n++) {
       for (let hi = 0; hi < h; hi++) {
