@@ -17,8 +17,11 @@ const BN = /BatchNorm/;
 const ELEMENTWISE = new Set(['Add', 'AddN', 'Sub', 'Mul', 'Multiply', 'RealDiv', 'Relu', 'Relu6', 'Step', 'Cast', 'Neg', 'Sign', 'Maximum', 'Minimum', 'ClipByValue', 'Select', 'SelectV2', 'Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'Rsqrt', 'Sqrt', 'Square', 'Abs', 'Exp', 'Log', 'RobustnessReluGrad', 'ZerosLike', 'OnesLike', 'Fill', 'Identity']);
 const LAYOUT = new Set(['Reshape', 'Transpose', 'Reverse', 'Pad', 'PadV2', 'Slice', 'StridedSlice', 'Concat', 'DepthToSpace', 'Tile', 'Pack']);
 
+/** The label of a custom-gradient op's backward other than a frozen conv's (its kernels are grouped by what they compute). */
+const FROZEN_GRAPH = 'custom op';
+
 function group(kernel: string, backwardOf: string | undefined): string {
-  const origin = backwardOf ?? kernel;
+  const origin = backwardOf === FROZEN_GRAPH ? kernel : (backwardOf ?? kernel);
   if (CONV.test(origin) || CONV.test(kernel)) return 'conv (and its gradient)';
   if (BN.test(origin)) return 'batch norm (and its gradient)';
   if (LAYOUT.has(kernel)) return 'layout (reshape, transpose, pad, slice)';
@@ -73,8 +76,11 @@ export async function profile(f: () => Promise<void>): Promise<Stats> {
     const node = tape?.[tape.length - 1];
     if (!node) return;
     const gradient = node.gradient;
-    // customGrad nodes (the frozen convolutions here) have numbered inputs and a scope name.
-    const label = '0' in node.inputs ? 'Conv2D (frozen)' : node.kernelName;
+    // customGrad nodes have numbered inputs and a scope name: a frozen convolution (a rank-4
+    // output), or another custom-gradient op (the frozen graph as one op, src/models/frozen.ts
+    // graphBackward; logSoftmax), whose backward kernels are grouped by their own names.
+    const outputs = (node as unknown as { outputs?: { rank: number }[] }).outputs;
+    const label = '0' in node.inputs ? (outputs?.[0]?.rank === 4 ? 'Conv2D (frozen)' : FROZEN_GRAPH) : node.kernelName;
     node.gradient = (dys) => {
       const prev = backwardOf;
       backwardOf = label;

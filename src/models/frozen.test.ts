@@ -7,8 +7,10 @@ import { mulberry32 } from '../util/random.js';
 import { relErr } from '../test-support/numeric.js';
 import { buildModel, type ModelSpec } from './build.js';
 import { resolveClassifier } from './classifier.js';
-import { frozenGraph, frozenHead, frozenOcclusion, setFrozenInference, type Occluders } from './frozen.js';
+import { frozenGraph, frozenHead, frozenOcclusion, setFrozenGraphBackward, setFrozenInference, usesGraphBackward, type Occluders } from './frozen.js';
 import { patchOffsets } from '../attribution/occlusion.js';
+import { attacks } from '../attacks/index.js';
+import { initBackend } from '../backend/select.js';
 import { loadModel } from './io.js';
 
 // The frozen graph (folded batch norm, fused conv + bias + ReLU, input-gradient-only backward)
@@ -18,7 +20,10 @@ import { loadModel } from './io.js';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/models/resnet20-base', import.meta.url));
 
-afterEach(() => setFrozenInference(true));
+afterEach(() => {
+  setFrozenInference(true);
+  setFrozenGraphBackward(true);
+});
 
 /** Logits and the input gradient of the summed cross-entropy through resolveClassifier, both paths. */
 async function bothPaths(model: tf.LayersModel, x: tf.Tensor4D, labels: tf.Tensor1D) {
@@ -263,6 +268,84 @@ describe('frozen inference graph', () => {
     expect(relErr((await a.data()) as Float32Array, (await b.data()) as Float32Array)).toBeLessThan(1e-6);
     tf.dispose([a, b, x]);
     model.dispose();
+  });
+
+  /** Logits and input gradient of the summed cross-entropy through the frozen graph, with the graph backward on or off. */
+  async function graphAndTape(model: tf.LayersModel, x: tf.Tensor4D, labels: tf.Tensor1D) {
+    const out: Float32Array[][] = [];
+    for (const graph of [true, false]) {
+      setFrozenGraphBackward(graph);
+      expect(usesGraphBackward(model)).toBe(graph);
+      const clf = await resolveClassifier(model);
+      const before = tf.memory().numTensors;
+      const [logits, grad] = tf.tidy(() => {
+        const onehot = tf.oneHot(labels, clf.numClasses);
+        const g = tf.grad((v: tf.Tensor) => tf.neg(tf.sum(tf.mul(tf.logSoftmax(clf.logits(v as tf.Tensor4D)), onehot))) as tf.Scalar)(x);
+        return [clf.logits(x), g];
+      });
+      out.push([(await logits!.data()) as Float32Array, (await grad!.data()) as Float32Array]);
+      tf.dispose([logits!, grad!]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    setFrozenGraphBackward(true);
+    return { graph: out[0]!, tape: out[1]! };
+  }
+
+  it('graph backward (the graph as one op) equals the per-conv tape backward on resnet20-base: logits, input gradients and PGD images', async () => {
+    const model = await loadModel(FIXTURE);
+    const { images, labels } = await cifar10.test({ count: 32, seed: 4 });
+    const r = await graphAndTape(model, images, labels);
+    expect(relErr(r.graph[0]!, r.tape[0]!)).toBeLessThan(1e-6);
+    // Same kernels on the same values (the masks, sums and transposed convolutions of the tape
+    // route, in one pass where they meet): equal up to the order of a few float32 sums.
+    expect(relErr(r.graph[1]!, r.tape[1]!)).toBeLessThan(1e-6);
+    const adv: Float32Array[] = [];
+    for (const graph of [true, false]) {
+      setFrozenGraphBackward(graph);
+      const before = tf.memory().numTensors;
+      const res = await attacks.pgd.run(model, images, labels, { eps: 8 / 255, steps: 3, seed: 5 });
+      adv.push((await res.adversarial.data()) as Float32Array);
+      res.adversarial.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    let maxDiff = 0;
+    for (let i = 0; i < adv[0]!.length; i++) maxDiff = Math.max(maxDiff, Math.abs(adv[0]![i]! - adv[1]![i]!));
+    expect(maxDiff).toBeLessThan(1e-6);
+    tf.dispose([images, labels]);
+    model.dispose();
+  });
+
+  for (const spec of [
+    { arch: 'resnet', depth: 8, width: 0.25, seed: 11 },
+    { arch: 'resnet', depth: 14, width: 0.5, seed: 12 },
+  ] as ModelSpec[]) {
+    it(`graph backward equals the tape backward on a ${spec.arch}-${spec.depth} with random batch-norm statistics, on wasm and on cpu`, async () => {
+      for (const backend of ['wasm', 'cpu'] as const) {
+        await initBackend({ backend, announce: false });
+        const model = buildModel(spec);
+        randomizeBatchNorm(model, spec.seed!);
+        const x = tf.randomUniform([5, 32, 32, 3], 0, 1, 'float32', spec.seed) as tf.Tensor4D;
+        const y = tf.tensor1d([0, 1, 2, 3, 4], 'int32');
+        const r = await graphAndTape(model, x, y);
+        expect(relErr(r.graph[0]!, r.tape[0]!), backend).toBeLessThan(1e-6);
+        expect(relErr(r.graph[1]!, r.tape[1]!), backend).toBeLessThan(1e-5);
+        // and the stock layer-by-layer path
+        const s = await bothPaths(model, x, y);
+        expect(relErr(r.graph[1]!, s.stock.grad), backend).toBeLessThan(1e-3);
+        tf.dispose([x, y]);
+        model.dispose();
+      }
+      await initBackend({ announce: false });
+    });
+  }
+
+  it('leaves models with a step it cannot differentiate in one pass (depthwise convolutions, max pooling) to the tape', () => {
+    for (const spec of [{ arch: 'mobilenet', depth: 2, width: 0.25, seed: 2 }, { arch: 'vgg16', width: 0.125, seed: 3 }] as ModelSpec[]) {
+      const model = buildModel(spec);
+      expect(frozenGraph(model)).toBeDefined();
+      expect(usesGraphBackward(model)).toBe(false);
+      model.dispose();
+    }
   });
 
   it('is off when turned off', () => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { RELU_GRAD } from '../backend/kernels/fusedTraining.js';
-import { convGeometry, fullCorrelationPads } from '../backend/kernels/geometry.js';
+import { ADD_RELU_GRAD, RELU_GRAD } from '../backend/kernels/fusedTraining.js';
+import { convGeometry, fullCorrelationPads, phaseInput } from '../backend/kernels/geometry.js';
 
 type Layer = tf.layers.Layer;
 type Pad = 'same' | 'valid';
@@ -65,7 +65,22 @@ interface Step {
    * without padding. Unset: any output may read any input pixel.
    */
   local?: { op: 'pointwise' } | { op: 'add' } | { op: 'conv'; kh: number; kw: number; sh: number; sw: number; pad: Pad; valid: (x: tf.Tensor4D, w: WeightSet) => tf.Tensor };
+  /** How the graph backward ({@link graphBackward}) differentiates the step; unset: the tape does. */
+  back?: Back;
 }
+
+/**
+ * A step's input gradient, for the graph backward. `mask`: the step's output is a ReLU's, so its
+ * incoming gradient is masked by it (summed and masked in one pass where two paths meet).
+ */
+type Back =
+  | { t: 'conv'; key: string; strides: [number, number]; pad: Pad; relu: boolean }
+  | { t: 'affine'; key: string }
+  | { t: 'act'; act: 'relu' | 'linear' | 'softmax' }
+  | { t: 'add' }
+  | { t: 'mean' }
+  | { t: 'reshape' }
+  | { t: 'dense'; kernel: tf.LayerVariable; act: 'relu' | 'linear' | 'softmax' };
 
 /** Host copies of the folded weights; uploaded per call, so no tensor outlives a call. */
 type WeightSet = Map<string, { data: Float32Array; shape: number[] }>;
@@ -228,6 +243,7 @@ function compile(model: tf.LayersModel, keep: ReadonlySet<Layer>): Compiled | un
         const p = foldConv(kernel, c.useBias !== false ? (c.bias ?? undefined) : undefined, bn, depthwise);
         setPair(w, key, p);
         if (!depthwise) w.set(`${key}/wb`, flipped(p.w));
+        if (!depthwise && c.strides[0] === c.strides[1] && c.strides[0] > 1) w.set(`${key}/wp`, phaseFilter(p.w, c.strides[0]));
       });
       const [fh, fw] = kernel.shape as number[];
       const conv = (x: tf.Tensor4D, w: WeightSet, pad: Pad) => frozenConv(x, w.get(`${key}/w`)!, w.get(`${key}/b`)!, w.get(`${key}/wb`), c.strides, pad, relu, depthwise);
@@ -236,6 +252,7 @@ function compile(model: tf.LayersModel, keep: ReadonlySet<Layer>): Compiled | un
         inputs,
         run: (xs, w) => conv(xs[0] as tf.Tensor4D, w, c.padding),
         local: { op: 'conv', kh: fh!, kw: fw!, sh: c.strides[0], sw: c.strides[1], pad: c.padding, valid: (x, w) => conv(x, w, 'valid') },
+        ...(depthwise ? {} : { back: { t: 'conv', key, strides: c.strides, pad: c.padding, relu } as Back }),
       });
       continue;
     }
@@ -248,7 +265,7 @@ function compile(model: tf.LayersModel, keep: ReadonlySet<Layer>): Compiled | un
         const key = `${n.id}`;
         sources.push(...[b.gamma, b.beta, b.movingMean, b.movingVariance].filter((v): v is tf.LayerVariable => v !== null));
         folders.push((w) => setPair(w, key, foldAffine(b)));
-        steps.push({ out: n.id, inputs, run: (xs, w) => tf.add(tf.mul(xs[0]!, upload(w.get(`${key}/w`)!)), upload(w.get(`${key}/b`)!)), local: { op: 'pointwise' } });
+        steps.push({ out: n.id, inputs, run: (xs, w) => tf.add(tf.mul(xs[0]!, upload(w.get(`${key}/w`)!)), upload(w.get(`${key}/b`)!)), back: { t: 'affine', key }, local: { op: 'pointwise' } });
         break;
       }
       case 'ReLU':
@@ -257,21 +274,21 @@ function compile(model: tf.LayersModel, keep: ReadonlySet<Layer>): Compiled | un
         const act = n.cls === 'ReLU' ? 'relu' : activationOf(layer);
         if (act === 'softmax' && n.id === graph.output) softmaxOut = true;
         if (!['relu', 'linear', 'softmax'].includes(act)) return undefined;
-        steps.push({ out: n.id, inputs, run: (xs, _w, pre?: boolean) => applyActivation(xs[0]!, act, pre), local: act === 'softmax' ? undefined : { op: 'pointwise' } } as Step);
+        steps.push({ out: n.id, inputs, run: (xs, _w, pre?: boolean) => applyActivation(xs[0]!, act, pre), back: { t: 'act', act }, local: act === 'softmax' ? undefined : { op: 'pointwise' } } as Step);
         break;
       }
       case 'Add':
-        steps.push({ out: n.id, inputs, run: (xs) => xs.slice(1).reduce((a, b) => tf.add(a, b), xs[0]!), local: { op: 'add' } });
+        steps.push({ out: n.id, inputs, run: (xs) => xs.slice(1).reduce((a, b) => tf.add(a, b), xs[0]!), back: { t: 'add' }, local: { op: 'add' } });
         break;
       case 'GlobalAveragePooling2D':
         if ((layer as unknown as { dataFormat?: string }).dataFormat === 'channelsFirst') return undefined;
-        steps.push({ out: n.id, inputs, run: (xs) => tf.mean(xs[0]!, [1, 2]) });
+        steps.push({ out: n.id, inputs, run: (xs) => tf.mean(xs[0]!, [1, 2]), back: { t: 'mean' } });
         break;
       case 'Flatten':
-        steps.push({ out: n.id, inputs, run: (xs) => tf.reshape(xs[0]!, [xs[0]!.shape[0]!, -1]) });
+        steps.push({ out: n.id, inputs, run: (xs) => tf.reshape(xs[0]!, [xs[0]!.shape[0]!, -1]), back: { t: 'reshape' } });
         break;
       case 'Dropout':
-        steps.push({ out: n.id, inputs, run: (xs) => xs[0]!, local: { op: 'pointwise' } });
+        steps.push({ out: n.id, inputs, run: (xs) => xs[0]!, back: { t: 'reshape' }, local: { op: 'pointwise' } });
         break;
       case 'MaxPooling2D': {
         const p = layer as unknown as { poolSize: [number, number]; strides: [number, number]; padding: Pad; dataFormat: string };
@@ -295,6 +312,7 @@ function compile(model: tf.LayersModel, keep: ReadonlySet<Layer>): Compiled | un
             const z = tf.matMul(xs[0] as tf.Tensor2D, d.kernel.read() as tf.Tensor2D);
             return applyActivation(bias ? tf.add(z, bias.read()) : z, act, pre);
           }) as Step['run'],
+          back: { t: 'dense', kernel: d.kernel, act: act as 'relu' | 'linear' | 'softmax' },
         });
         break;
       }
@@ -386,6 +404,29 @@ function flipped(v: { data: Float32Array; shape: number[] }): { data: Float32Arr
   return { data: out, shape: [fh, fw, o, c] };
 }
 
+/**
+ * The filter of a stride-s conv's input gradient as one stride-1 conv over s*s phases (what
+ * conv2dBackpropInputFast builds from the filter on every call, here once per set of weights):
+ * [kh, kw, O, s*s*C] with out[a, b, m, (rh*s + rw)*C + k] = W[(kh-1-a)*s + rh, (kw-1-b)*s + rw, k, m],
+ * zero past the filter's extent.
+ */
+function phaseFilter(v: { data: Float32Array; shape: number[] }, s: number): { data: Float32Array; shape: number[] } {
+  const [fh, fw, c, o] = v.shape as [number, number, number, number];
+  const kh = Math.ceil(fh / s);
+  const kw = Math.ceil(fw / s);
+  const out = new Float32Array(kh * kw * o * s * s * c);
+  for (let a = 0; a < kh; a++)
+    for (let b = 0; b < kw; b++)
+      for (let rh = 0; rh < s; rh++)
+        for (let rw = 0; rw < s; rw++) {
+          const i = (kh - 1 - a) * s + rh;
+          const j = (kw - 1 - b) * s + rw;
+          if (i >= fh || j >= fw) continue;
+          for (let k = 0; k < c; k++) for (let m = 0; m < o; m++) out[((a * kw + b) * o + m) * s * s * c + (rh * s + rw) * c + k] = v.data[((i * fw + j) * c + k) * o + m]!;
+        }
+  return { data: out, shape: [kh, kw, o, s * s * c] };
+}
+
 /** True when Conv2DBackpropInput is this project's kernel (which runs the same conv as {@link flipped} gives). */
 function fastBackprop(): boolean {
   return tf.getBackend() === 'wasm' && (tf.getKernel('Conv2DBackpropInput', 'wasm') as { __fast?: boolean } | undefined)?.__fast === true;
@@ -420,7 +461,7 @@ function frozenConv(
     return y;
   }
   const f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const y = tf.engine().runKernel(depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D', { x: xi, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    const y = fusedForward(xi as tf.Tensor4D, filter, bias, strides, pad, relu, depthwise);
     save(relu ? [filter, y] : [filter]);
     return {
       value: y,
@@ -441,6 +482,154 @@ function frozenConv(
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as tf.Tensor4D;
+}
+
+/** conv + bias (+ ReLU) as one fused kernel. */
+function fusedForward(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor, strides: [number, number], pad: Pad, relu: boolean, depthwise: boolean): tf.Tensor4D {
+  const attrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined, activation: relu ? 'relu' : 'linear', leakyreluAlpha: 0 };
+  return tf.engine().runKernel(depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D', { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** g * [y > 0] (y a ReLU's output): the wasm single-pass kernel when registered, else tf ops. */
+function reluMask(g: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  if (tf.getBackend() === 'wasm' && tf.getKernel(RELU_GRAD, 'wasm')) return tf.engine().runKernel(RELU_GRAD, { dy: g, x: y }, { cap: Infinity } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  return tf.mul(g, tf.step(y));
+}
+
+/** (a + b) * [y > 0]: a gradient arriving by two paths at a ReLU's output, summed and masked in one pass on wasm. */
+function addReluMask(a: tf.Tensor, b: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  if (tf.getBackend() === 'wasm' && tf.getKernel(ADD_RELU_GRAD, 'wasm')) return tf.engine().runKernel(ADD_RELU_GRAD, { a, b, y }, {}) as tf.Tensor;
+  return reluMask(tf.add(a, b), y);
+}
+
+let graphBackwardOn = true;
+
+/**
+ * Chooses how the frozen graph is differentiated: in one pass over the graph (the default; see
+ * {@link graphBackward}) or through the gradient tape, one custom gradient per convolution (the
+ * earlier route). Tests and benchmarks compare the two.
+ */
+export function setFrozenGraphBackward(on: boolean): void {
+  graphBackwardOn = on;
+}
+
+/**
+ * The steps from `from` to the output as ONE differentiable op: the forward runs the fused kernels
+ * with no tape (so no tape node, saved clone or gradient closure per layer), keeping only the ReLU
+ * outputs the backward masks with; the backward walks the steps in reverse, sums the gradients
+ * that reach a node by two paths and masks them in one pass (ADD_RELU_GRAD), and runs each
+ * convolution's input gradient with the filters prepared at folding time (flipped, or split into
+ * stride phases). Only the gradient with respect to the input is computed. Every step must have a
+ * {@link Back} rule.
+ */
+function graphBackward(c: Compiled, from: number, steps: readonly Step[], preSoftmax: boolean): (x: tf.Tensor) => tf.Tensor {
+  const w = c.weights;
+  const last = c.output;
+  return tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const values = new Map<number, tf.Tensor>([[from, xi]]);
+    const inShapes: number[][][] = [];
+    const savedAt = new Map<number, number>();
+    const keep: tf.Tensor[] = [];
+    steps.forEach((s, k) => {
+      const xs = s.inputs.map((i) => values.get(i)!);
+      inShapes.push(xs.map((t) => t.shape));
+      const b = s.back!;
+      let y: tf.Tensor;
+      let masked = false;
+      if (b.t === 'conv') {
+        y = fusedForward(xs[0] as tf.Tensor4D, upload(w.get(`${b.key}/w`)!) as tf.Tensor4D, upload(w.get(`${b.key}/b`)!), b.strides, b.pad, b.relu, false);
+        masked = b.relu;
+      } else {
+        const run = s.run as (xs: tf.Tensor[], w: WeightSet, pre?: boolean) => tf.Tensor;
+        y = run(xs, w, s.out === last ? preSoftmax : undefined);
+        if (b.t === 'act' || b.t === 'dense') masked = b.act === 'relu' || (b.act === 'softmax' && !(s.out === last && preSoftmax));
+      }
+      if (masked) {
+        savedAt.set(k, keep.length);
+        keep.push(y);
+      }
+      values.set(s.out, y);
+    });
+    save(keep);
+    return {
+      value: values.get(last)!,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const grads = new Map<number, tf.Tensor[]>([[last, [dy as tf.Tensor]]]);
+        const push = (id: number, g: tf.Tensor) => grads.set(id, [...(grads.get(id) ?? []), g]);
+        const sum = (gs: tf.Tensor[]) => (gs.length === 1 ? gs[0]! : tf.addN(gs));
+        for (let k = steps.length - 1; k >= 0; k--) {
+          const s = steps[k]!;
+          const gs = grads.get(s.out);
+          if (!gs) continue; // no path from here to the output
+          grads.delete(s.out);
+          const b = s.back!;
+          const at = savedAt.get(k);
+          const y = at === undefined ? undefined : saved[at]!;
+          const relu = y !== undefined && (b.t === 'conv' || ((b.t === 'act' || b.t === 'dense') && b.act === 'relu'));
+          // The gradient at the step's output (ReLU mask applied where its output is a ReLU's).
+          let g = relu ? (gs.length === 2 ? addReluMask(gs[0]!, gs[1]!, y) : reluMask(sum(gs), y)) : sum(gs);
+          if (y && !relu) {
+            // softmax: dy*y - sum(dy*y) y, as tfjs differentiates it
+            const dyy = tf.mul(g, y);
+            g = tf.sub(dyy, tf.mul(tf.sum(dyy, [-1], true), y));
+          }
+          const shapes = inShapes[k]!;
+          switch (b.t) {
+            case 'conv':
+              push(s.inputs[0]!, convInputGrad(g as tf.Tensor4D, w, b, shapes[0]!));
+              break;
+            case 'affine':
+              push(s.inputs[0]!, tf.mul(g, upload(w.get(`${b.key}/w`)!)));
+              break;
+            case 'act':
+            case 'reshape':
+              push(s.inputs[0]!, tf.reshape(g, shapes[0]!));
+              break;
+            case 'add':
+              for (const i of s.inputs) push(i, g);
+              break;
+            case 'mean': {
+              const [n, h, wd, ch] = shapes[0]! as [number, number, number, number];
+              // as tfjs differentiates mean (times ones, not broadcastTo: wasm's Tile is slow)
+              push(s.inputs[0]!, tf.div(tf.mul(tf.reshape(g, [n, 1, 1, ch]), tf.ones([n, h, wd, ch])), h * wd));
+              break;
+            }
+            case 'dense':
+              push(s.inputs[0]!, tf.matMul(g as tf.Tensor2D, b.kernel.read() as tf.Tensor2D, false, true));
+              break;
+          }
+        }
+        const gx = grads.get(from);
+        return gx ? sum(gx) : tf.zerosLike(xi);
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
+}
+
+/** A (non-depthwise) conv's input gradient with the filters prepared at folding time. */
+function convInputGrad(g: tf.Tensor4D, w: WeightSet, b: Extract<Back, { t: 'conv' }>, inShape: number[]): tf.Tensor {
+  const wv = w.get(`${b.key}/w`)!;
+  const [fh, fw] = wv.shape as [number, number];
+  const s = b.strides[0];
+  if (fastBackprop()) {
+    const geo = convGeometry(inShape, wv.shape, b.strides, b.pad, undefined, false);
+    if (s === 1 && b.strides[1] === 1) {
+      const pads = fullCorrelationPads(geo, fh, fw);
+      if (pads) return tf.conv2d(g, upload(w.get(`${b.key}/wb`)!) as tf.Tensor4D, 1, pads);
+    }
+    const wp = w.get(`${b.key}/wp`);
+    if (wp) {
+      // conv2dBackpropInputFast's phase route, with its filter computed once (phaseFilter)
+      const [kh, kw] = wp.shape as [number, number];
+      const { d, pads } = phaseInput(g, geo, kh, kw);
+      let z = tf.conv2d(d, upload(wp) as tf.Tensor4D, 1, pads);
+      z = tf.depthToSpace(z, s);
+      if (geo.padTop === 0 && geo.padLeft === 0 && z.shape[1] === geo.inHeight && z.shape[2] === geo.inWidth) return z;
+      return z.slice([0, geo.padTop, geo.padLeft, 0], [-1, geo.inHeight, geo.inWidth, inShape[3]!]);
+    }
+  }
+  const back = { strides: b.strides, pad: b.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: inShape, dilations: [1, 1] };
+  return tf.engine().runKernel('Conv2DBackpropInput', { dy: g, filter: upload(wv) }, back as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 const cache = new WeakMap<tf.LayersModel, Map<string, Compiled | null>>();
@@ -486,6 +675,10 @@ function recording(): boolean {
 }
 
 function evaluate(c: Compiled, start: Map<number, tf.Tensor>, steps: readonly Step[], preSoftmax: boolean): tf.Tensor {
+  if (graphBackwardOn && start.size === 1 && steps.length > 0 && steps.every((s) => s.back !== undefined)) {
+    const [[from, x]] = [...start] as [[number, tf.Tensor]];
+    return graphBackward(c, from, steps, preSoftmax)(x);
+  }
   return tf.tidy(() => {
     const values = new Map(start);
     // Outside a gradient, an activation is freed as soon as its last reader has run, so the next
@@ -533,6 +726,16 @@ export function frozenGraph(model: tf.LayersModel): FrozenGraph | undefined {
     endsInSoftmax: c.softmaxOut,
     run: (x, preSoftmax = false) => evaluate(fresh(c), new Map([[c.input, x]]), c.steps, preSoftmax),
   };
+}
+
+/**
+ * Whether {@link FrozenGraph.run} on `model` is differentiated by the graph backward (one op; see
+ * {@link setFrozenGraphBackward}) rather than through the tape: every step has a backward rule
+ * (not so for depthwise convolutions, max pooling and hooked layers).
+ */
+export function usesGraphBackward(model: tf.LayersModel): boolean {
+  const c = compiled(model);
+  return graphBackwardOn && c !== undefined && c.steps.length > 0 && c.steps.every((s) => s.back !== undefined);
 }
 
 /**
