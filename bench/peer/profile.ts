@@ -109,12 +109,15 @@ ${machineLine()}; load average at the start ${loadStart.map((l) => l.toFixed(2))
 
 wasm, one thread. "before": the layer-by-layer path with the stock Identity, DepthToSpace and Sum
 kernels (the state before issue 20); "after": the frozen graph (batch norm folded, conv + bias + ReLU
-fused, input gradient only) and this project's Identity (zero-copy), DepthToSpace and Sum kernels.
+fused, input gradient only, differentiated as one op where every step allows it: frozen.ts
+graphBackward), this project's Identity (zero-copy), DepthToSpace and Sum kernels, and the ReLU masks
+and DepthToSpace as wasm SIMD loops (simdWasm.ts).
 Process CPU time (the machine is shared, so wall time would include waiting for a core; it is given in
 brackets), the run with the least CPU time of ${ROUNDS} per setting, the settings alternating. Self time of
 every kernel (its time less the kernels it called); a gradient kernel is credited to the forward op it
-differentiates (the frozen conv's gradient counts as conv); "engine and tape" is the time outside every
-kernel (tape, tidy scopes, customGrad glue, JavaScript between kernels). Training does not use the
+differentiates (the frozen conv's gradient counts as conv; the kernels of the frozen graph's one-op
+backward count by their own names); "engine and tape" is the time outside every kernel (tape, tidy
+scopes, customGrad glue, JavaScript between kernels). Training does not use the
 frozen graph; its "after" differs by the three kernels only.
 
 ${sections.join('\n\n')}
