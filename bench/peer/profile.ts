@@ -16,6 +16,7 @@ import { initBackend, installFastKernels, restoreStockKernels } from '../../src/
 import { cifar10 } from '../../src/data/index.js';
 import { loadModel } from '../../src/models/index.js';
 import { setFrozenInference } from '../../src/models/frozen.js';
+import { setSimdKernels } from '../../src/backend/kernels/simdWasm.js';
 import { machineLine, writeResultsSection } from '../results.js';
 import { smallCnn, trainStep } from '../smallCnn.js';
 import { useSharedCifar } from './data.js';
@@ -30,6 +31,8 @@ type Mode = (typeof MODES)[number];
 
 function setMode(mode: Mode): void {
   setFrozenInference(mode === 'after');
+  // The ReLU-gradient masks' SIMD loops (issue 20) are off before, as they were then.
+  setSimdKernels(mode === 'after');
   if (mode === 'before') restoreStockKernels('wasm', ISSUE20_KERNELS);
   else installFastKernels('wasm');
 }
@@ -108,7 +111,7 @@ async function main(): Promise<void> {
 ${machineLine()}; load average at the start ${loadStart.map((l) => l.toFixed(2)).join(' / ')}.
 
 wasm, one thread. "before": the layer-by-layer path with the stock Identity, DepthToSpace and Sum
-kernels (the state before issue 20); "after": the frozen graph (batch norm folded, conv + bias + ReLU
+kernels and the ReLU masks as JavaScript loops (the state before issue 20); "after": the frozen graph (batch norm folded, conv + bias + ReLU
 fused, input gradient only, differentiated as one op where every step allows it: frozen.ts
 graphBackward), this project's Identity (zero-copy), DepthToSpace and Sum kernels, and the ReLU masks
 and DepthToSpace as wasm SIMD loops (simdWasm.ts).
@@ -118,7 +121,7 @@ every kernel (its time less the kernels it called); a gradient kernel is credite
 differentiates (the frozen conv's gradient counts as conv; the kernels of the frozen graph's one-op
 backward count by their own names); "engine and tape" is the time outside every kernel (tape, tidy
 scopes, customGrad glue, JavaScript between kernels). Training does not use the
-frozen graph; its "after" differs by the three kernels only.
+frozen graph; its "after" differs by the three kernels and the SIMD masks only.
 
 ${sections.join('\n\n')}
 `;
