@@ -76,9 +76,11 @@ describe('paper claims', () => {
   });
 
   it.each([
-    [{ id: 'fig2' as PaperClaim['id'] }, /"id" must be one of fig1, table1, fig3, table2 \(got "fig2"\)/],
-    [{ verdict: 'mostly' as PaperClaim['verdict'] }, /"verdict" must be one of 'reproduced', 'partly reproduced', 'not reproduced'/],
+    [{ id: 'fig2' as PaperClaim['id'] }, /"id" must be one of fig1, table1, table1eps, fig3, table2 \(got "fig2"\)/],
+    [{ verdict: 'mostly' as PaperClaim['verdict'] }, /"verdict" must be one of 'reproduced', 'partly reproduced', 'not reproduced', 'not measured'/],
     [{ why: undefined }, /verdict 'partly reproduced' needs a non-empty "why"/],
+    // A claim not measured (its models still training) must say why.
+    [{ verdict: 'not measured' as const, why: ' ' }, /verdict 'not measured' needs a non-empty "why"/],
     [{ summary: '  ' }, /"summary" is empty/],
     [{ figures: [{ file: '../index.html', caption: 'x' }] }, /figures\[0\]\.file must be an \.svg or \.png path relative to reports\/paper\//],
     [{ figures: [{ file: 'fig1.svg', caption: '' }] }, /figures\[0\]\.caption must be a non-empty string/],

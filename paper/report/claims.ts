@@ -4,19 +4,27 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { epochsText, trainingStatus, writeFileAtomic, type ModelCard } from 'vitest-robustness';
 
-/** The paper's four claims, in the order the report shows them. */
-export const PAPER_CLAIM_IDS = ['fig1', 'table1', 'fig3', 'table2'] as const;
+/**
+ * The paper's four claims, in the order the report shows them; Table 1 twice: at the paper's one
+ * budget on the -adv models (table1) and across budgets on the -at models (table1eps, issue 23).
+ */
+export const PAPER_CLAIM_IDS = ['fig1', 'table1', 'table1eps', 'fig3', 'table2'] as const;
 export type PaperClaimId = (typeof PAPER_CLAIM_IDS)[number];
 
 /** How each claim is named when its file is missing, and which spec measures it. */
 export const PAPER_CLAIM_SOURCES: Readonly<Record<PaperClaimId, { title: string; spec: string }>> = {
   fig1: { title: 'Fig. 1: average density', spec: 'paper/specs/density.spec.ts' },
   table1: { title: 'Table 1: robustness under attack', spec: 'paper/specs/adversarial.spec.ts' },
+  table1eps: { title: 'Table 1 across eps: robustness curves after adversarial training', spec: 'paper/specs/adversarial-eps.spec.ts' },
   fig3: { title: 'Fig. 3: training curves', spec: 'paper/specs/training.spec.ts' },
   table2: { title: 'Table 2: attribution stability', spec: 'paper/specs/attribution.spec.ts' },
 };
 
-export const PAPER_VERDICTS = ['reproduced', 'partly reproduced', 'not reproduced'] as const;
+/**
+ * 'not measured': the claim's models are not trained yet, so nothing was decided (the spec skips
+ * the claim's tests); the claim file then carries what was measured so far and says what is missing.
+ */
+export const PAPER_VERDICTS = ['reproduced', 'partly reproduced', 'not reproduced', 'not measured'] as const;
 
 /**
  * What a paper spec found for one claim; each spec writes one with {@link writeClaim} and the
@@ -31,7 +39,7 @@ export interface PaperClaim {
   verdict: (typeof PAPER_VERDICTS)[number];
   /** One paragraph with our numbers; its first sentence is the verdict table's one-line summary. */
   summary: string;
-  /** Why we think the claim did not (fully) reproduce; required unless the verdict is 'reproduced'. */
+  /** Why we think the claim did not (fully) reproduce, or why it was not measured; required unless the verdict is 'reproduced'. */
   why?: string;
   /** Data, models, settings, image counts, seeds. */
   setup: string;
@@ -108,8 +116,8 @@ export function writeClaim(claim: PaperClaim, root = process.cwd()): string {
 }
 
 /**
- * Reads the claim files present under reports/paper/, in report order (fig1, table1, fig3,
- * table2). A damaged or invalid file throws an error naming it.
+ * Reads the claim files present under reports/paper/, in report order (fig1, table1, table1eps,
+ * fig3, table2). A damaged or invalid file throws an error naming it.
  */
 export function readClaims(root = process.cwd()): PaperClaim[] {
   const dir = paperDir(root);

@@ -54,7 +54,7 @@ function figure(root: string, f: { file: string; caption: string }): string {
   return `<figure><img class="paper" alt="${esc(f.caption)}" src="data:${type};base64,${readFileSync(path).toString('base64')}"><figcaption>${esc(f.caption)}</figcaption></figure>`;
 }
 
-const verdictClass = (v: PaperClaim['verdict']) => (v === 'reproduced' ? 'pass' : v === 'partly reproduced' ? 'partly' : 'fail');
+const verdictClass = (v: PaperClaim['verdict']) => (v === 'reproduced' ? 'pass' : v === 'partly reproduced' ? 'partly' : v === 'not measured' ? 'skip' : 'fail');
 
 /**
  * The "Paper reproduction" section of reports/index.html: the verdict table and one part per
@@ -80,7 +80,7 @@ ${markdownToHtml(c.markdown)}
 <p class="measured">Measured ${esc(c.measuredAt)}</p></section>`,
     )
     .join('\n');
-  return `<style>td.partly,span.partly{background:#fff4d6}span.pass{background:#e8f6e8}span.fail{background:#fde8e8}p.setup,p.measured{font-size:12px;color:#555}figure img.paper{image-rendering:auto;max-width:100%}</style>
+  return `<style>td.partly,span.partly{background:#fff4d6}span.pass{background:#e8f6e8}span.fail{background:#fde8e8}td.skip,span.skip{background:#eeeeee}p.setup,p.measured{font-size:12px;color:#555}figure img.paper{image-rendering:auto;max-width:100%}</style>
 <h2>Paper reproduction</h2>
 <p>The paper's claims measured on this project's models (full text: reports/paper.md).</p>
 <table id="paper-verdicts"><thead><tr><th>claim</th><th>verdict</th><th>our numbers</th></tr></thead><tbody>
