@@ -211,7 +211,6 @@ function cases(): EpsCase[] {
 
 const pct = (v: number) => (100 * v).toFixed(1);
 const signed = (v: number) => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}`;
-const ATTACK_LABEL = Object.fromEntries(ATTACKS.map((a) => [a.id, a.label])) as Record<AttackId, string>;
 
 /** Writes the figure, table1eps.json and the claim; returns the per-eps verdicts (none when nothing is measured). */
 function conclude(): EpsVerdict[] | undefined {
