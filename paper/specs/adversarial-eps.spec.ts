@@ -244,22 +244,22 @@ function conclude(): EpsVerdict[] | undefined {
       return { eps: e, accuracy: hits / ensembleIdx.length, lower: w.lower, upper: w.upper };
     });
   };
-  const row = (label: string, cleanShare: number, attack: string, n: number, pts: Curve['points'], seconds: string) =>
+  const row = (label: string, cleanShare: number, attack: string, n: number, pts: Curve['points']) =>
     `| ${label} | ${pct(cleanShare)} | ${attack} | ${n} | ${EPS.map((e) => {
       const p = pts.find((x) => x.eps === e);
       return p ? `${pct(p.accuracy)} [${pct(p.lower)}, ${pct(p.upper)}]` : '-';
-    }).join(' | ')} | ${seconds} |`;
+    }).join(' | ')} |`;
   // Robust accuracy per model and attack: every finished -at model, measured or not.
   const curveTable = [
-    `| model | clean (on its images) | attack | images | ${EPS.map(epsText).join(' | ')} | seconds |`,
-    `|${' --- |'.repeat(5 + EPS.length)}`,
+    `| model | clean (on its images) | attack | images | ${EPS.map(epsText).join(' | ')} |`,
+    `|${' --- |'.repeat(4 + EPS.length)}`,
     ...models.flatMap((m) =>
       ATTACKS.flatMap((a) => {
         const c = curveOf(m.model, a.id)!;
         const label = `${m.model}${measuredIds.has(m.arch.id) ? '' : ' (not counted)'}`;
         return [
-          row(label, c.clean, a.label, c.n, c.points, c.seconds.toFixed(0)),
-          ...(a.id === 'autoattack' ? [row(label, c.clean, `PGD-10 on the ensemble's ${ENSEMBLE_IMAGES} images`, ENSEMBLE_IMAGES, pgdOnEnsembleImages(m.model), '-')] : []),
+          row(label, c.clean, a.label, c.n, c.points),
+          ...(a.id === 'autoattack' ? [row(label, c.clean, `PGD-10 on the ensemble's ${ENSEMBLE_IMAGES} images`, ENSEMBLE_IMAGES, pgdOnEnsembleImages(m.model))] : []),
         ];
       }),
     ),
@@ -325,7 +325,7 @@ function conclude(): EpsVerdict[] | undefined {
       `Budgets: Linf ${EPS.map(epsText).join(', ')}. FGSM every budget on every image; PGD-10 (10 steps of eps/4, random start, seed ${SEED}) and the cheap ensemble (APGD-CE 100 iterations, APGD-T 50 iterations x 3 target classes, Square 1,000 queries; seed ${SEED}; on ${ENSEMBLE_IMAGES} of the ${IMAGES} images, the first ${ENSEMBLE_IMAGES / 10} of each class in the draw's seeded order) with reuse (each budget attacks only the images still correct at the smaller ones), all through toHaveRobustnessCurve; DeepFool (Linf, uncapped, overshoot 0.02, at most 50 iterations, label + top 3 classes) once per model, an image robust at eps when DeepFool failed or needed more than eps in Linf. ` +
       `Accuracy intervals: 95% Wilson. A regularized model is more (less) robust in a case (architecture, attack, eps) when the 95% paired-bootstrap interval (2,000 resamples, seed ${SEED}) of its accuracy minus the base model's lies above (below) 0. Decided before measuring: at each eps, "nearly all" = at least 80% of the cases, rounded up; "Elastic Net the most consistently" = Elastic Net more robust in at least one case and in at least as many as L1 and as L2; an architecture with a model still training is not measured.`,
     markdown: [
-      `Robust accuracy (%) per finished -at model, attack and eps, with 95% Wilson intervals and the seconds each curve took${status.notMeasured.length ? ` (models marked "not counted" belong to an architecture not measured yet)` : ''}:`,
+      `Robust accuracy (%) per finished -at model, attack and eps, with 95% Wilson intervals (each curve's measuring time is in reports/paper/table1eps.json, kept out of this report so that its numbers stay comparable between runs)${status.notMeasured.length ? ` (models marked "not counted" belong to an architecture not measured yet)` : ''}:`,
       curveTable,
       perEps ? `Per eps: accuracy (%) of the base and regularized models; for each regularized model its difference from the base model in points with its 95% paired interval, and the verdict.\n\n${caseTables}` : '',
     ].filter(Boolean).join('\n\n') + '\n',
