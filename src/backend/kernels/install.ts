@@ -9,6 +9,7 @@ import { matMulWithoutTransposeFlags } from './matMulNoTranspose.js';
 import { maxPoolGradWasm } from './maxPoolGrad.js';
 import { depthToSpaceWasm, identityWasm } from './layoutWasm.js';
 import { sumLeadingWasm } from './sumLeading.js';
+import { transposeWasm } from './transposeWasm.js';
 import { installFusedTraining, uninstallFusedTraining } from './fusedTraining.js';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
@@ -56,7 +57,8 @@ function fallback(stock: KernelFunc | undefined, kernelName: string, why: string
  * near forward speed: Conv2D dx and dW as forward convolutions (conv2dBackpropInput.ts,
  * conv2dBackpropFilter.ts), depthwise dx and dW (wasm has neither), MaxPoolGrad, matMuls without
  * transpose flags, a batch-norm gradient without full-size temporaries, a zero-copy Identity, a direct
- * DepthToSpace (layoutWasm.ts), a sum over leading axes (sumLeading.ts), and single-pass training-mode
+ * DepthToSpace (layoutWasm.ts), a sum over leading axes (sumLeading.ts), a tiled Transpose for outer/inner axis swaps
+ * (transposeWasm.ts), and single-pass training-mode
  * batch norm and ReLU gradients (fusedTraining.ts). `select.ts` calls it
  * whenever a backend is chosen.
  *
@@ -120,6 +122,8 @@ export function installFastKernels(backendName: string): boolean {
   replace('DepthToSpace', backendName, (stock) => depthToSpaceWasm(stock));
   // Bias and other per-channel gradients: a sum over the leading axes without a transpose.
   replace('Sum', backendName, (stock) => sumLeadingWasm(stock));
+  // Outer/inner axis swaps (the filter gradient's batch-to-channels move, dense weights) in tiles.
+  replace('Transpose', backendName, (stock) => transposeWasm(stock));
   // Training-mode batch norm and the ReLU gradient as single passes (fusedTraining.ts).
   installFusedTraining(backendName);
   return true;

@@ -5,6 +5,8 @@ import { mulberry32 } from '../../util/random.js';
 import { initBackend } from '../select.js';
 import { installFastKernels, restoreStockKernels } from './install.js';
 import { depthToSpaceWasm, identityWasm } from './layoutWasm.js';
+import { sumColumns } from './sumLeading.js';
+import { reducePermutation } from './transposeWasm.js';
 
 // The direct DepthToSpace against the cpu backend's (an independent implementation), and the
 // zero-copy Identity's sharing: a clone must read the same values and outlive its source.
@@ -111,5 +113,75 @@ describe('sum over leading axes on wasm', () => {
       ),
       { numRuns: 80 },
     );
+  });
+});
+
+describe('Transpose on wasm (outer/inner axis swaps in tiles, the rest stock)', () => {
+  it('reduces a permutation by dropping size-1 axes and merging axes that stay adjacent', () => {
+    expect(reducePermutation([64, 32, 32, 32], [3, 1, 2, 0])).toEqual({ dims: [64, 1024, 32], perm: [2, 1, 0] });
+    expect(reducePermutation([4096, 128], [1, 0])).toEqual({ dims: [4096, 128], perm: [1, 0] });
+    expect(reducePermutation([64, 32, 32, 32], [1, 2, 0, 3])).toEqual({ dims: [64, 1024, 32], perm: [1, 0, 2] });
+    expect(reducePermutation([1, 5, 1, 7], [3, 2, 1, 0])).toEqual({ dims: [5, 7], perm: [1, 0] });
+    expect(reducePermutation([2, 3, 4], [0, 1, 2])).toEqual({ dims: [24], perm: [0] });
+    expect(reducePermutation([1, 1], [1, 0])).toEqual({ dims: [], perm: [] });
+  });
+
+  it('equals the cpu backend exactly for random shapes and permutations (float32 and int32), without leaks', async () => {
+    const shapeArb = fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 5 });
+    const caseArb = shapeArb.chain((shape) =>
+      fc.record({
+        shape: fc.constant(shape),
+        // Half the cases take the tiled route: the first and last axes swapped.
+        perm: fc.oneof(
+          fc.shuffledSubarray([...shape.keys()], { minLength: shape.length, maxLength: shape.length }),
+          fc.constant<number[]>(shape.length === 1 ? [0] : [shape.length - 1, ...Array.from({ length: shape.length - 2 }, (_, i) => i + 1), 0]),
+        ),
+        dtype: fc.constantFrom('float32' as const, 'int32' as const),
+        seed: fc.nat(),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(caseArb, async (k) => {
+        const rand = mulberry32(k.seed);
+        const n = k.shape.reduce((a, b) => a * b, 1);
+        const values = Array.from({ length: n }, () => Math.round(1000 * rand() - 500) / (k.dtype === 'int32' ? 1 : 7));
+        const run = () => tf.tidy(() => { const t = tf.transpose(tf.tensor(values, k.shape, k.dtype), k.perm); return { v: Array.from(t.dataSync()), s: t.shape }; });
+        await initBackend({ backend: 'wasm', announce: false });
+        const before = tf.memory().numTensors;
+        const fast = run();
+        expect(tf.memory().numTensors).toBe(before);
+        await initBackend({ backend: 'cpu', announce: false });
+        expect(fast).toEqual(run());
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  it('equals the cpu backend on the shapes training uses (batch to channels, a dense layer\'s weights)', async () => {
+    for (const [shape, perm] of [[[64, 9, 7, 5], [3, 1, 2, 0]], [[33, 3, 17], [2, 1, 0]], [[300, 20], [1, 0]], [[20, 300], [1, 0]], [[1, 5, 1, 19], [3, 1, 2, 0]]] as [number[], number[]][]) {
+      const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i * 0.5 - 3);
+      const run = () => tf.tidy(() => Array.from(tf.transpose(tf.tensor(values, shape), perm).dataSync()));
+      await initBackend({ backend: 'wasm', announce: false });
+      const fast = run();
+      await initBackend({ backend: 'cpu', announce: false });
+      expect(fast).toEqual(run());
+    }
+  });
+});
+
+describe('sumColumns (the sum over leading axes)', () => {
+  it('adds each column in row order in float64, with 8-column groups and a remainder', () => {
+    for (const cols of [1, 7, 8, 13, 16]) {
+      const rand = mulberry32(cols);
+      const rows = 37;
+      const v = Float32Array.from({ length: rows * cols }, () => (rand() - 0.5) * 1e4);
+      const y = new Float32Array(cols);
+      sumColumns(v, y, cols);
+      for (let k = 0; k < cols; k++) {
+        let a = 0;
+        for (let r = 0; r < rows; r++) a += v[r * cols + k]!;
+        expect(y[k]).toBe(Math.fround(a));
+      }
+    }
   });
 });
