@@ -205,6 +205,37 @@ describe('fast conv gradient kernels on wasm', () => {
     );
   });
 
+  it('MaxPool 2x2 stride 2 gradient (the direct route): ties, NaN and -Infinity windows follow the general rule', async () => {
+    await initBackend({ backend: 'wasm', announce: false });
+    // One channel, 2 images of 3x5 (an odd leftover row and column that no window covers):
+    // windows with a tie (first wins), a NaN beside a larger value, all NaN, all -Infinity, and
+    // -Infinity beside a finite value.
+    const N = NaN;
+    const I = -Infinity;
+    const img1 = [1, 3, 2, 2, 9, 3, 0, 2, 2, 9, 7, 7, 7, 7, 7];
+    const img2 = [N, 5, N, N, 4, 1, N, N, N, 4, I, I, I, 2, 1];
+    const x = tf.tensor4d([...img1, ...img2], [2, 3, 5, 1]);
+    const r = tf.tensor4d([10, 20, 50, 60], [2, 1, 2, 1]);
+    const before = tf.memory().numTensors;
+    const g = tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid').mul(r).sum())(x);
+    // Expected, window by window (row-major, first strictly greatest; NaN never wins):
+    // image 1: [1,3 / 3,0] -> 3 at (0,1) (first of the tie); [2,2 / 2,2] -> (0,2).
+    // image 2: [N,5 / 1,N] -> 5 at (0,1); [N,N / N,N] -> none.
+    // Windows of the second row of pixels are cut (3 rows): nothing else gets a gradient.
+    const want = new Array(30).fill(0);
+    want[1] = 10;
+    want[2] = 20;
+    want[15 + 1] = 50;
+    expect(Array.from(g.dataSync())).toEqual(want);
+    g.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    // All -Infinity, and -Infinity beside a finite value, in a 2x2 image each.
+    const y = tf.tensor4d([I, I, I, I, I, I, -3, I], [2, 2, 2, 1]);
+    const gy = tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid').mul(tf.tensor4d([5, 6], [2, 1, 1, 1])).sum())(y);
+    expect(Array.from(gy.dataSync())).toEqual([0, 0, 0, 0, 0, 0, 6, 0]);
+    tf.dispose([x, r, y, gy]);
+  });
+
   it('batch norm gradients match the same formula written in elementary ops', async () => {
     await initBackend({ backend: 'wasm', announce: false });
     await fc.assert(

@@ -36,6 +36,10 @@ export const maxPoolGradWasm: KernelFunc = ({ inputs, attrs, backend }) => {
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
+  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * oh <= h && 2 * ow <= w) {
+    maxPoolGrad2x2(x, g, dx, nb, h, w, c, oh, ow);
+    return out;
+  }
   const best = new Float32Array(c);
   const pos = new Int32Array(c);
   for (let b = 0; b < nb; b++) {
@@ -71,3 +75,52 @@ export const maxPoolGradWasm: KernelFunc = ({ inputs, attrs, backend }) => {
   }
   return out;
 };
+
+/**
+ * The 2x2, stride-2, unpadded case (what CNNs use): windows do not overlap, so each pixel gets
+ * either its window's gradient or zero. The general loop above keeps a running best per channel
+ * with a data-dependent branch, which mispredicts on random activations; here each window's four
+ * values are compared with their maximum and the winner's offset is computed arithmetically. Same
+ * rule as above: the first (row-major) of equal maxima wins; a window with a NaN, or with nothing
+ * above -Infinity, goes through the general rule, element by element.
+ */
+function maxPoolGrad2x2(x: Float32Array, g: Float32Array, dx: Float32Array, nb: number, h: number, w: number, c: number, oh: number, ow: number): void {
+  const row = w * c;
+  const offs = [0, c, row, row + c];
+  for (let b = 0; b < nb; b++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        const base = ((b * h + 2 * i) * w + 2 * j) * c;
+        const gBase = ((b * oh + i) * ow + j) * c;
+        for (let k = 0; k < c; k++) {
+          const p = base + k;
+          const v0 = x[p]!;
+          const v1 = x[p + c]!;
+          const v2 = x[p + row]!;
+          const v3 = x[p + row + c]!;
+          const m = Math.max(v0, v1, v2, v3);
+          if (m > -Infinity) {
+            const a0 = +(v0 === m);
+            const a1 = +(v1 === m);
+            const a2 = +(v2 === m);
+            // 0 if v0 is the maximum, else 1 if v1, else 2 if v2, else 3.
+            const idx = (1 - a0) * (1 + (1 - a1) * (2 - a2));
+            dx[p + offs[idx]!] = g[gBase + k]!;
+          } else {
+            // NaN somewhere (Math.max gives NaN), or all -Infinity: the general rule.
+            let best = -Infinity;
+            let at = -1;
+            for (let t = 0; t < 4; t++) {
+              const v = x[p + offs[t]!]!;
+              if (v > best) {
+                best = v;
+                at = p + offs[t]!;
+              }
+            }
+            if (at >= 0) dx[at] = g[gBase + k]!;
+          }
+        }
+      }
+    }
+  }
+}
