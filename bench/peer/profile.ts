@@ -25,7 +25,7 @@ import { profile, type Stats } from './kernelProfile.js';
 const ROUNDS = Number(process.env.PROFILE_ROUNDS ?? 2);
 const MODEL_DIR = fileURLToPath(new URL('../../fixtures/models/resnet20-base', import.meta.url));
 /** The kernels issue 20 replaced on wasm (the "before" setting puts the stock ones back). */
-const ISSUE20_KERNELS = ['Identity', 'DepthToSpace', 'Sum'];
+const ISSUE20_KERNELS = ['Identity', 'DepthToSpace', 'Sum', 'Transpose'];
 const MODES = ['before', 'after'] as const;
 type Mode = (typeof MODES)[number];
 
@@ -110,18 +110,18 @@ async function main(): Promise<void> {
 
 ${machineLine()}; load average at the start ${loadStart.map((l) => l.toFixed(2)).join(' / ')}.
 
-wasm, one thread. "before": the layer-by-layer path with the stock Identity, DepthToSpace and Sum
-kernels and the ReLU masks as JavaScript loops (the state before issue 20); "after": the frozen graph (batch norm folded, conv + bias + ReLU
-fused, input gradient only, differentiated as one op where every step allows it: frozen.ts
-graphBackward), this project's Identity (zero-copy), DepthToSpace and Sum kernels, and the ReLU masks
-and DepthToSpace as wasm SIMD loops (simdWasm.ts).
+wasm, one thread. "before": the layer-by-layer path with the stock Identity, DepthToSpace, Sum and
+Transpose kernels and the ReLU masks as JavaScript loops (the state before issue 20); "after": the frozen
+graph (batch norm folded, conv + bias + ReLU fused, input gradient only, differentiated as one op where
+every step allows it: frozen.ts graphBackward), this project's Identity (zero-copy), DepthToSpace, Sum and
+Transpose kernels, and the ReLU masks and DepthToSpace as wasm SIMD loops (simdWasm.ts).
 Process CPU time (the machine is shared, so wall time would include waiting for a core; it is given in
 brackets), the run with the least CPU time of ${ROUNDS} per setting, the settings alternating. Self time of
 every kernel (its time less the kernels it called); a gradient kernel is credited to the forward op it
 differentiates (the frozen conv's gradient counts as conv; the kernels of the frozen graph's one-op
 backward count by their own names); "engine and tape" is the time outside every kernel (tape, tidy
-scopes, customGrad glue, JavaScript between kernels). Training does not use the
-frozen graph; its "after" differs by the three kernels and the SIMD masks only.
+scopes, customGrad glue, JavaScript between kernels). Training does not use the frozen graph; its "after"
+differs by those four kernels and the SIMD masks only (both columns have the 2x2 MaxPoolGrad route).
 
 ${sections.join('\n\n')}
 `;
