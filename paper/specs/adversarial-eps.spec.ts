@@ -336,8 +336,11 @@ function conclude(): EpsVerdict[] | undefined {
 }
 
 // Budgets at which the claim was measured not to hold, kept as it.fails with their numbers in the
-// test names and the report; filled after the first measurement with a complete architecture.
-const EXPECTED_TO_FAIL: readonly string[] = [];
+// report. First measurement with a complete architecture (ResNet-20, 2026-12-02; MobileNet and VGG16
+// not trained yet): more robust than the base in 0 of 9 cases at 0.5/255, 1/255 and 4/255, 0 of 12
+// at 2/255, 1 of 12 at 8/255 (L2 under PGD-10, +3.0 [+0.4, +5.6] points); L1 and Elastic Net less
+// robust in every case but the ensemble's at 8/255 for L1 (their clean accuracy is 25 points lower).
+const EXPECTED_TO_FAIL: readonly string[] = ['0.5/255', '1/255', '2/255', '4/255', '8/255'];
 
 describe(`Table 1 across eps: regularized, adversarially trained (-at) models against the base model (${IMAGES} CIFAR-10 test images, JPEG q75 copy)`, () => {
   let perEps: EpsVerdict[] | undefined;
