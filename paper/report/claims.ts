@@ -5,8 +5,9 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { epochsText, trainingStatus, writeFileAtomic, type ModelCard } from 'vitest-robustness';
 
 /**
- * The paper's four claims, in the order the report shows them; Table 1 twice: at the paper's one
- * budget on the -adv models (table1) and across budgets on the -at models (table1eps, issue 23).
+ * The paper's four claims, in the order the report shows them; Table 1 twice, both on the -at
+ * models: at the paper's one budget (table1, with the -adv models' verdict recorded beside it) and
+ * across budgets (table1eps, issue 23).
  */
 export const PAPER_CLAIM_IDS = ['fig1', 'table1', 'table1eps', 'fig3', 'table2'] as const;
 export type PaperClaimId = (typeof PAPER_CLAIM_IDS)[number];

@@ -3,8 +3,8 @@
 // L1, L2, Elastic Net), made by `npm run workbench -- adv-train --method fgsm-rs` (recipe and cost
 // read from their cards). "The regularized models are more robust than the base model in nearly
 // all cases, and Elastic Net the most consistently." The paper gives no attack budget, so each
-// cell is a robustness curve and the claim is decided per eps. Today's Table 1 at one budget on the
-// -adv models (adversarial.spec.ts) stays as it is: it is the "before".
+// cell is a robustness curve and the claim is decided per eps. Table 1 at the paper's one budget on
+// the same models is adversarial.spec.ts, which also shows the "before" (the -adv models' verdict).
 //
 // Fixed before measuring (and not to be changed to flip a verdict):
 // - Images: the same 500 class-stratified CIFAR-10 test images (seed 1) as Table 1, for every

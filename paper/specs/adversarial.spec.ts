@@ -1,9 +1,17 @@
 // The paper's Table 1 claim, measured on this project's own models: ResNet, MobileNet and VGG16,
 // each unregularized (base) and with an L1, L2 or elastic-net kernel penalty (factor 0.01),
-// adversarially trained as in section 4.2 (`npm run workbench -- adv-train`: 1,000 training images attacked
-// by each of DeepFool, FGSM and PGD, plus 9,000 clean ones, 2 epochs), then attacked on test
-// images. "The regularized models are more robust than the base model in nearly all cases, and
-// Elastic Net the most consistently."
+// adversarially trained, then attacked on test images. "The regularized models are more robust
+// than the base model in nearly all cases, and Elastic Net the most consistently."
+//
+// Models (issue 23): fixtures/models/<arch>-<reg>-at, each plain model fine-tuned by on-the-fly
+// adversarial training (`npm run workbench -- adv-train --method fgsm-rs`: FGSM from a random start
+// on every batch of all 45,000 training images, 5 epochs; recipe and cost on their cards and in
+// paper/train-fixtures.sh). This is a stated departure from the paper's section 4.2 (the training
+// set augmented once with DeepFool, FGSM and PGD images, then retrained): that recipe, as our short
+// fine-tune (-adv models: 1,000 images attacked by each attack plus 9,000 clean ones, 2 epochs),
+// left PGD-10 accuracy at 8/255 at 0.0-0.2% on every ResNet-20. The verdict on those -adv models is
+// kept as the record of "before" (paper/records/table1-adv.json; their weights are in git history)
+// and shown beside this one. The same claim across eps is adversarial-eps.spec.ts.
 //
 // Settings (PAPER_ATTACKS, the same for every model and for the adversarial training):
 // FGSM Linf 8/255; PGD Linf 8/255, 10 steps of 2/255, random start; DeepFool L2, overshoot 0.02,
@@ -22,11 +30,12 @@
 //   and in at least as many as L1 and as L2.
 // An architecture whose eight fixtures are not all trained is reported as not measured, and the
 // two criteria are applied to the cases of the architectures measured.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bootstrapCI, cifar10, isFinished, loadModel, makeSamples, predictClasses, readCard, wilsonInterval, writeFileAtomic } from 'vitest-robustness';
 import { PAPER_ATTACKS } from '../constants.js';
 import { writeClaim } from '../report/claims.js';
+import { epsText } from '../report/table1eps.js';
 
 const ARCHS = [
   { id: 'resnet20', label: 'ResNet' },
@@ -47,7 +56,9 @@ const PAPER: Record<(typeof ARCHS)[number]['id'], Record<(typeof REGS)[number], 
 };
 
 const finished = isFinished;
-const modelDir = (arch: string, reg: string) => `fixtures/models/${arch}-${reg}-adv`;
+/** The adversarially trained models measured: <arch>-<reg>-at (see the header). */
+const SUFFIX = '-at';
+const modelDir = (arch: string, reg: string) => `fixtures/models/${arch}-${reg}${SUFFIX}`;
 
 interface Cell {
   arch: string;
@@ -63,6 +74,9 @@ interface Cell {
 const images = await cifar10.test({ count: IMAGES, seed: 1 });
 afterAll(() => images.dispose());
 const labels = Array.from(await images.labels.data());
+
+/** The verdict before issue 23: the same spec on the -adv models, recorded when their weights were removed. */
+const BEFORE = JSON.parse(readFileSync('paper/records/table1-adv.json', 'utf8')) as { about: string; measuredAt: string; commit: string; verdict: string; moreRobust: number; lessRobust: number; cases: unknown[]; byReg: Record<string, number>; table: string };
 
 const cells: Cell[] = [];
 const clean: Record<string, number> = {};
@@ -102,7 +116,7 @@ async function measure(arch: (typeof ARCHS)[number]): Promise<void> {
           const w = wilsonInterval(hits, IMAGES);
           const seconds = (performance.now() - t0) / 1000;
           cells.push({ arch: arch.id, reg, attack, correct, accuracy: hits / IMAGES, ci: [w.lower, w.upper], seconds });
-          process.stderr.write(`[table 1] ${arch.id}-${reg}-adv ${attack}: ${((100 * hits) / IMAGES).toFixed(1)}% (${keep.length} attacked, ${seconds.toFixed(0)} s)\n`);
+          process.stderr.write(`[table 1] ${arch.id}-${reg}${SUFFIX} ${attack}: ${((100 * hits) / IMAGES).toFixed(1)}% (${keep.length} attacked, ${seconds.toFixed(0)} s)\n`);
         }
       } finally {
         attacked.dispose();
@@ -113,7 +127,7 @@ async function measure(arch: (typeof ARCHS)[number]): Promise<void> {
   }
 }
 
-const missing = ARCHS.filter((a) => !available.includes(a)).map((a) => `${a.label} (${REGS.filter((r) => !finished(modelDir(a.id, r))).map((r) => `${a.id}-${r}-adv`).join(', ')})`);
+const missing = ARCHS.filter((a) => !available.includes(a)).map((a) => `${a.label} (${REGS.filter((r) => !finished(modelDir(a.id, r))).map((r) => `${a.id}-${r}${SUFFIX}`).join(', ')})`);
 /** Cases: (architecture, attack, regularizer) for the architectures measured. */
 const caseCount = available.length * ATTACKS.length * (REGS.length - 1);
 const needed = Math.ceil(0.8 * caseCount);
@@ -205,8 +219,13 @@ function conclude(): { moreFailures: string[]; enFailures: string[] } {
 
   if (available.length) {
     const holds = [moreFailures.length === 0, enFailures.length === 0];
-    const advCard = readCard(modelDir(available[0]!.id, 'base'));
-    const adv = advCard?.training.adversarial;
+    const atCards = available.flatMap((a) => REGS.map((r) => ({ model: `${a.id}-${r}${SUFFIX}`, card: readCard(modelDir(a.id, r)) })));
+    const recipe = [...new Set(atCards.map(({ card }) => {
+      const adv = card?.training.adversarial as Record<string, unknown> | undefined;
+      const t = card?.training;
+      return adv && t ? `${String(adv.method)} (eps ${epsText(Number(adv.eps))}, step ${epsText(Number(adv.stepSize))}, random start ${String(adv.randomStart)}) on ${Number(adv.images).toLocaleString('en-US')} training images x ${t.epochs} epochs, ${t.optimizer} ${t.learningRate} ${t.schedule}, batch ${t.batchSize}, seed ${t.seed}` : 'no adversarial-training record in the card';
+    }))].join('; ');
+    const cost = atCards.map(({ model, card }) => `${model} ${card ? `${Math.round(card.training.seconds / 60)} min at ${card.training.imagesPerSecond} images/s` : '?'}`).join(', ');
     const srcCards = available.map((a) => readCard(`fixtures/models/${a.id}-base`));
     const caseList = (v: Case['verdict']) => cases.filter((c) => c.verdict === v).map((c) => `${c.arch} ${REG_LABEL[c.reg as 'l1']} ${ATTACK_LABEL[c.attack as 'fgsm']} (${c.diff >= 0 ? '+' : ''}${(100 * c.diff).toFixed(1)} points [${(100 * c.ci[0]).toFixed(1)}, ${(100 * c.ci[1]).toFixed(1)}])`);
     // Attacks under which no model keeps more than 5% accuracy: a floor at which no case can differ.
@@ -229,16 +248,17 @@ function conclude(): { moreFailures: string[]; enFailures: string[] } {
         caseList('more robust').length ? `More robust: ${caseList('more robust').join('; ')}.` : '',
         caseList('less robust').length ? `Less robust: ${caseList('less robust').join('; ')}.` : '',
         missing.length ? `Not measured (fixtures still training): ${missing.join('; ')}.` : '',
+        `Before, on the -adv models (the paper's recipe as a short fine-tune; recorded ${BEFORE.measuredAt.slice(0, 10)} at ${BEFORE.commit}): ${BEFORE.verdict}, more robust in ${BEFORE.moreRobust} of ${BEFORE.cases.length} cases, less robust in ${BEFORE.lessRobust}.`,
       ]
         .filter(Boolean)
         .join(' '),
       why: holds.every(Boolean)
         ? undefined
         : [
-            'Our models are small versions trained for a few CPU epochs, and their adversarial training is a short fine-tune (2 epochs on 3,000 attacked and 9,000 clean images) rather than a retraining on the whole augmented set; at the paper\'s factor 0.01 the penalties also cost the regularized models clean accuracy, and an attacked image can only stay correct if it was correct to begin with.',
+            'Our models are small versions trained for a few CPU epochs, and their adversarial training is FGSM from a random start for 5 epochs (a stated departure from the paper\'s augment-and-retrain); at the paper\'s factor 0.01 the L1 and Elastic Net penalties also cost the regularized models clean accuracy, and an attacked image can only stay correct if it was correct to begin with.',
             'The paper states neither its attack parameters nor how many test images it attacked; its cells differ by amounts that, at 500 images, a 95% interval would not separate.',
             collapsedWins
-              ? `${collapsedWins} of the ${moreRobust} more-robust cases are on models with less than half their base model's clean accuracy: ${collapsed.map((k) => `${k}-adv (clean ${pct(clean[k]!)}% against ${pct(clean[`${k.split('-')[0]}-base`]!)}%; ${pct(topShare[k]!)}% of its predictions in one class, the base model ${pct(topShare[`${k.split('-')[0]}-base`]!)}%)`).join(', ')}. We think such a model keeps an attacked image correct because its output depends little on its input, not because it resists the attack.`
+              ? `${collapsedWins} of the ${moreRobust} more-robust cases are on models with less than half their base model's clean accuracy: ${collapsed.map((k) => `${k}${SUFFIX} (clean ${pct(clean[k]!)}% against ${pct(clean[`${k.split('-')[0]}-base`]!)}%; ${pct(topShare[k]!)}% of its predictions in one class, the base model ${pct(topShare[`${k.split('-')[0]}-base`]!)}%)`).join(', ')}. We think such a model keeps an attacked image correct because its output depends little on its input, not because it resists the attack.`
               : '',
             floored.length
               ? `At our settings ${floored.map(({ attack, max }) => `${ATTACK_LABEL[attack]} leaves every model at most ${(100 * max).toFixed(1)}% accuracy (the paper's cells for the same architectures: ${paperRange(attack)})`).join(' and ')}, so those cases cannot separate the models; we think the paper attacked with smaller budgets than ours.`
@@ -247,10 +267,10 @@ function conclude(): { moreFailures: string[]; enFailures: string[] } {
             .filter(Boolean)
             .join(' '),
       setup:
-        `${IMAGES} class-stratified CIFAR-10 test images (seed 1, ${images.size} of the shared JPEG copy's 5,000 test images), the same for every cell. Models: the fixtures ${available.flatMap((a) => REGS.map((r) => `${a.id}-${r}-adv`)).join(', ')}, each fine-tuned by \`npm run workbench -- adv-train\` from the plain model of the same name (${srcCards.map((c) => `${c?.name}: ${c?.spec.arch} width ${c?.spec.width}, ${c?.training.epochs} epochs`).join('; ')}) on ${adv ? `${adv.attackedImages} training images attacked by each of DeepFool, FGSM and PGD plus ${adv.cleanImages} clean ones` : 'attacked and clean training images'}, ${advCard?.training.epochs ?? '?'} epochs of ${advCard?.training.optimizer ?? '?'} ${advCard?.training.learningRate ?? ''}. ` +
-        `Attacks (the same for the adversarial training and the test): FGSM Linf 8/255; PGD Linf 8/255, 10 steps of 2/255, random start; DeepFool L2, overshoot 0.02, each step 1e-4 past the linearised boundary (as in the DeepFool authors' code), at most 50 iterations, the label and top 3 other classes, perturbation capped at L2 0.5 (the adversarial training's DeepFool images were made before that 1e-4 push was added, which moves DeepFool's distances by about 0.1%). Only images classified correctly when clean are attacked; the others count as wrong. ` +
+        `${IMAGES} class-stratified CIFAR-10 test images (seed 1, ${images.size} of the shared JPEG copy's 5,000 test images), the same for every cell. Models: the fixtures ${available.flatMap((a) => REGS.map((r) => `${a.id}-${r}${SUFFIX}`)).join(', ')}, each fine-tuned by \`npm run workbench -- adv-train\` from the plain model of the same name (${srcCards.map((c) => `${c?.name}: ${c?.spec.arch} width ${c?.spec.width}, ${c?.training.epochs} epochs`).join('; ')}); adversarial training (from the cards): ${recipe}. Its cost: ${cost}. ` +
+        `Attacks: FGSM Linf 8/255; PGD Linf 8/255, 10 steps of 2/255, random start; DeepFool L2, overshoot 0.02, each step 1e-4 past the linearised boundary (as in the DeepFool authors' code), at most 50 iterations, the label and top 3 other classes, perturbation capped at L2 0.5. Only images classified correctly when clean are attacked; the others count as wrong. ` +
         `Accuracy intervals: 95% Wilson. A regularized model is more (less) robust in a case when the 95% paired-bootstrap interval (2,000 resamples, seed 1) of its accuracy minus the base model's lies above (below) 0. Decided before measuring: "nearly all" = at least 80% of the cases (22 of 27); "Elastic Net the most consistently" = Elastic Net more robust in at least one case and in at least as many as L1 and as L2.`,
-      markdown: `Accuracy (%) on attacked test images; the paper's numbers beside ours.\n\n${table()}\n\nPer case (regularized minus base, points, 95% paired interval):\n\n| architecture | variant | attack | difference | verdict |\n| --- | --- | --- | --- | --- |\n${cases.map((c) => `| ${c.arch} | ${REG_LABEL[c.reg as 'l1']} | ${ATTACK_LABEL[c.attack as 'fgsm']} | ${(100 * c.diff).toFixed(1)} [${(100 * c.ci[0]).toFixed(1)}, ${(100 * c.ci[1]).toFixed(1)}] | ${c.verdict} |`).join('\n')}\n`,
+      markdown: `Accuracy (%) on attacked test images; the paper's numbers beside ours.\n\n${table()}\n\nPer case (regularized minus base, points, 95% paired interval):\n\n| architecture | variant | attack | difference | verdict |\n| --- | --- | --- | --- | --- |\n${cases.map((c) => `| ${c.arch} | ${REG_LABEL[c.reg as 'l1']} | ${ATTACK_LABEL[c.attack as 'fgsm']} | ${(100 * c.diff).toFixed(1)} [${(100 * c.ci[0]).toFixed(1)}, ${(100 * c.ci[1]).toFixed(1)}] | ${c.verdict} |`).join('\n')}\n\n**Before** (recorded, not re-measured): ${BEFORE.about} Verdict then: **${BEFORE.verdict}**; more robust in ${BEFORE.moreRobust} of ${BEFORE.cases.length} cases (L1 ${BEFORE.byReg.l1}, L2 ${BEFORE.byReg.l2}, Elastic Net ${BEFORE.byReg.elasticnet}), less robust in ${BEFORE.lessRobust}.\n\n${BEFORE.table}\n`,
       figures: [{ file: 'fig2.svg', caption: `Fig. 2 on our models: accuracy under each attack after adversarial training, per architecture and variant (${IMAGES} test images, 95% Wilson intervals)` }],
       measuredAt: new Date().toISOString(),
     });
@@ -259,8 +279,10 @@ function conclude(): { moreFailures: string[]; enFailures: string[] } {
 }
 
 // Parts of the claim measured not to hold on the committed models are kept as it.fails; the test
-// names carry this run's numbers and reports/paper.md the rest.
-const EXPECTED_TO_FAIL: ('nearly all' | 'elastic net')[] = ['nearly all'];
+// names carry this run's numbers and reports/paper.md the rest. On the -at ResNet-20 models (the
+// other rows still training): more robust in 1 of 9 cases (L2 under PGD), Elastic Net in 0, so
+// both parts fail; on the -adv models only "nearly all" failed (paper/records/table1-adv.json).
+const EXPECTED_TO_FAIL: ('nearly all' | 'elastic net')[] = ['nearly all', 'elastic net'];
 const test = (part: (typeof EXPECTED_TO_FAIL)[number]) => (EXPECTED_TO_FAIL.includes(part) ? it.fails : it);
 
 describe(`Table 1: regularized, adversarially trained models resist attacks better (${IMAGES} CIFAR-10 test images, JPEG q75 copy)`, () => {
