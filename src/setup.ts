@@ -6,6 +6,7 @@ import { announceOncePerRun } from './backend/announce.js';
 import { initBackend } from './backend/select.js';
 import { registerMatchers } from './matchers/register.js';
 import { warmWorkerThreads } from './workers/pool.js';
+import './workers/dataParallel.js';
 
 export type { RobustnessMatchers } from './matchers/types.js';
 

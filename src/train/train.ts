@@ -8,9 +8,10 @@ import { yieldToEventLoop } from '../util/yield.js';
 import type { ModelCard } from '../models/card.js';
 import { checkInputShape } from '../models/classifier.js';
 import { saveModel } from '../models/io.js';
-import { regularizationLoss } from '../models/regularizers.js';
 import { type AugmentOptions, augmentedBatch } from './augment.js';
 import { restoreOptimizer, serializeOptimizer } from './optimizerState.js';
+import { trainingLoss, trainingModel, type LossSpec } from './loss.js';
+import { trainPool, type DataParallelTrainer } from './pooling.js';
 import { learningRateAt, type ScheduleName } from './schedule.js';
 import { readTrainState } from './trainState.js';
 
@@ -65,6 +66,29 @@ export interface TrainOptions {
    * epoch. Must return a new tensor (train disposes both).
    */
   perturbBatch?: (xs: tf.Tensor4D, ys: tf.Tensor1D, at: { epoch: number; batch: number }) => tf.Tensor4D | Promise<tf.Tensor4D>;
+  /**
+   * Data-parallel training on worker threads (the wasm backend computes on one thread in Node):
+   * each thread holds a copy of the model and computes the loss gradient on its share of every
+   * batch; the gradients are summed weighted by rows (the gradient of the whole batch's mean loss)
+   * and this thread applies one optimizer update, so checkpoints, resume and `onEpochEnd` see the
+   * model as in one thread. `true`: ROBUSTNESS_WORKERS threads when set, else min(2, cores); a
+   * number: that many; 0, 1 or false: this thread alone. ROBUSTNESS_WORKERS=0 (or 1) keeps training
+   * in this thread whatever this says.
+   *
+   * Without batch norm the steps are the one-thread steps up to float32 rounding (the order of the
+   * gradient's sums). With batch norm each thread normalizes by the statistics of its own share
+   * (as PyTorch's DistributedDataParallel without SyncBatchNorm) and the moving statistics are the
+   * row-weighted mean of the threads': a different training, so such a model also needs
+   * `batchNormPerWorker: true`. If the threads cannot start or the model cannot be copied, training
+   * runs in this thread and one line says why; a thread lost in the middle is reported, its batch
+   * done again here, and the rest of the run stays here. Off by default: a small run does not win
+   * back the seconds the threads take to start, and trainings run side by side (one per core, as
+   * paper/train-fixtures.sh does) have no core to spare.
+   * @defaultValue false
+   */
+  workers?: boolean | number;
+  /** Accept per-thread batch statistics for a model with batch norm trained with `workers` (see there). @defaultValue false */
+  batchNormPerWorker?: boolean;
 }
 
 export interface TrainResult {
@@ -105,13 +129,6 @@ function setLearningRate(opt: tf.Optimizer, lr: number): void {
   else o.learningRate = lr;
 }
 
-function trainingModel(model: tf.LayersModel, activity?: { layer: string }): tf.LayersModel {
-  if (!activity) return model;
-  const layer = model.layers.find((l) => l.name === activity.layer);
-  if (!layer) throw new Error(`activityL1 names layer '${activity.layer}', which the model lacks. Its layers: ${model.layers.map((l) => l.name).join(', ')}.`);
-  // Same layers, two outputs: training this one trains the classifier.
-  return tf.model({ inputs: model.inputs, outputs: [model.outputs[0]!, layer.output as tf.SymbolicTensor] });
-}
 
 /** Throws unless the dataset has images, of the model's input size and channel count. */
 function checkData(model: tf.LayersModel, data: ImageDataset, what: string): void {
@@ -169,8 +186,11 @@ export async function train(model: tf.LayersModel, data: ImageDataset, options: 
     const optJson = join(options.out, 'optimizer.json');
     if (existsSync(optJson)) await restoreOptimizer(opt, readFileSync(optJson, 'utf8'), readFileSync(join(options.out, 'optimizer.bin')), model.trainableWeights.map((w) => w.originalName));
   }
+  const spec: LossSpec = { model, fitModel, numClasses, activityL1: options.activityL1 };
   let interrupted = false;
+  let parallel: DataParallelTrainer | undefined;
   try {
+    parallel = await dataParallel(model, trainable, opt, spec, options, o.batchSize);
     for (let epoch = start; epoch < o.epochs; epoch++) {
       const lr = learningRateAt(o.schedule, o.learningRate, epoch, o.epochs);
       setLearningRate(opt, lr);
@@ -189,20 +209,27 @@ export async function train(model: tf.LayersModel, data: ImageDataset, options: 
           if (perturbed !== xs) xs.dispose();
           xs = perturbed;
         }
-        let acc: tf.Scalar | undefined;
-        const loss = opt.minimize(() => {
-          const out = fitModel.apply(xs, { training: true }) as tf.Tensor | tf.Tensor[];
-          const [logits, hidden] = Array.isArray(out) ? out : [out];
-          acc = tf.keep((logits as tf.Tensor2D).argMax(1).equal(ys).sum() as tf.Scalar);
-          let total = tf.losses.softmaxCrossEntropy(tf.oneHot(ys, numClasses), logits as tf.Tensor2D).add(regularizationLoss(model)) as tf.Scalar;
-          if (options.activityL1 && hidden) total = total.add(hidden.abs().sum().div(xs.shape[0]).mul(options.activityL1.lambda));
-          return total;
-        }, true, trainable)!;
         const n = xs.shape[0];
-        lossSum += (await loss.data())[0]! * n;
-        correct += (await acc!.data())[0]!;
+        try {
+          let step: { loss: number; correct: number } | undefined;
+          if (parallel) {
+            try {
+              step = await parallel.step(xs as tf.Tensor4D, ys as tf.Tensor1D);
+            } catch (err) {
+              if (!(err as { threadLost?: boolean }).threadLost) throw err;
+              // Nothing of the failed step was applied: this thread does the batch again.
+              note(`a worker thread was lost during data-parallel training (${(err as Error).message.split('\n')[0]}); the rest of the run trains in this thread`);
+              await parallel.close().catch(() => undefined);
+              parallel = undefined;
+            }
+          }
+          step ??= await oneThreadStep(opt, spec, xs, ys, trainable);
+          lossSum += step.loss * n;
+          correct += step.correct;
+        } finally {
+          tf.dispose([xs, ys]);
+        }
         seen += n;
-        tf.dispose([loss, acc!, xs, ys]);
         progress?.update(seen, `loss ${(lossSum / seen).toFixed(3)}  acc ${((correct / seen) * 100).toFixed(1)}%`);
         // Let timers and signal handlers run: on wasm, tensor reads resolve as microtasks, so
         // without this turn of the event loop a Ctrl-C would wait for the end of the epoch.
@@ -232,12 +259,67 @@ export async function train(model: tf.LayersModel, data: ImageDataset, options: 
       await options.onEpochEnd?.(record, model);
     }
   } finally {
+    await parallel?.close();
     opt.dispose();
     // tfjs's momentum optimizer does not dispose the learning-rate scalar of its SGD base.
     const c = (opt as unknown as { c?: tf.Tensor }).c;
     if (c && !c.isDisposed) c.dispose();
   }
   return { history, interrupted, seconds, imagesPerSecond: seconds > 0 ? (history.length * data.size) / seconds : 0 };
+}
+
+/** One step in this thread: the loss's gradient over the whole batch, one update. */
+async function oneThreadStep(opt: tf.Optimizer, spec: LossSpec, xs: tf.Tensor, ys: tf.Tensor, trainable: tf.Variable[]): Promise<{ loss: number; correct: number }> {
+  let acc: tf.Scalar | undefined;
+  const loss = opt.minimize(
+    () => {
+      const r = trainingLoss(spec, xs, ys);
+      acc = r.correct;
+      return r.loss;
+    },
+    true,
+    trainable,
+  )!;
+  try {
+    return { loss: (await loss.data())[0]!, correct: (await acc!.data())[0]! };
+  } finally {
+    tf.dispose([loss, acc!]);
+  }
+}
+
+function note(message: string): void {
+  if (!process.env.ROBUSTNESS_QUIET) process.stderr.write(`vitest-robustness: ${message}.\n`);
+}
+
+function hasBatchNorm(model: tf.LayersModel): boolean {
+  return model.layers.some((l) => l.getClassName() === 'BatchNormalization' || (l instanceof tf.LayersModel && hasBatchNorm(l)));
+}
+
+/** The data-parallel stepper `workers` asks for, or undefined (with one line saying why, when asked) to train in this thread. */
+async function dataParallel(model: tf.LayersModel, trainable: tf.Variable[], opt: tf.Optimizer, spec: LossSpec, options: TrainOptions, batchSize: number): Promise<DataParallelTrainer | undefined> {
+  const asked = options.workers ?? false;
+  if (asked === false || asked === 0 || asked === 1) return undefined;
+  const pool = trainPool();
+  if (!pool) {
+    note("train: the worker threads' module was not loaded (it is when the package is imported as 'vitest-robustness'); training runs in this thread");
+    return undefined;
+  }
+  const { threads, why } = pool.count(asked);
+  if (threads < 2) {
+    if (why) note(`train: ${why}; training runs in this thread`);
+    return undefined;
+  }
+  if (hasBatchNorm(model) && !options.batchNormPerWorker) {
+    throw new Error(
+      `train: model '${model.name}' has batch normalization, and with workers: ${String(asked)} each of the ${threads} threads would normalize by the statistics of its own share of the batch (PyTorch's DistributedDataParallel without SyncBatchNorm), not of the whole batch. Pass batchNormPerWorker: true to train so, or leave workers out to train in this thread.`,
+    );
+  }
+  const started = await pool.start({ model, trainable, optimizer: opt, numClasses: spec.numClasses, activityL1: spec.activityL1, threads, batchSize });
+  if (typeof started === 'string') {
+    note(`train: data-parallel training could not start (${started}); training runs in this thread`);
+    return undefined;
+  }
+  return started;
 }
 
 async function checkpoint(model: tf.LayersModel, opt: tf.Optimizer, options: TrainOptions, o: ReturnType<typeof resolve>, history: EpochRecord[], seconds: number, trainImages: number): Promise<void> {

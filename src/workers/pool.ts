@@ -43,6 +43,20 @@ export function setWorkerThreads(count: number | undefined): void {
 }
 
 /**
+ * The number of threads `setWorkerThreads` or else `ROBUSTNESS_WORKERS` sets (0 for none, which 1
+ * also means), undefined when neither says; refuses a value that is not a whole number.
+ */
+export function configuredWorkerThreads(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  if (insideWorker) return 0;
+  if (override !== undefined) return override >= 2 ? override : 0;
+  const raw = env.ROBUSTNESS_WORKERS?.trim();
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (!(Number.isInteger(n) && n >= 0)) throw new Error(`ROBUSTNESS_WORKERS=${raw}: give a whole number of worker threads (0 to attack in the test's own thread), or unset it for one per core.`);
+  return n >= 2 ? n : 0;
+}
+
+/**
  * How many worker threads attacks and attributions use: `ROBUSTNESS_WORKERS` when set (0 or 1 for
  * none: one worker would only add copying to the calling thread's work), else the cores shared
  * among the test files Vitest runs at once (`ROBUSTNESS_PARALLEL_FILES`, set by the plugin from
@@ -51,13 +65,8 @@ export function setWorkerThreads(count: number | undefined): void {
  */
 export function workerThreadCount(env: NodeJS.ProcessEnv = process.env): number {
   if (insideWorker) return 0;
-  if (override !== undefined) return override;
-  const raw = env.ROBUSTNESS_WORKERS?.trim();
-  if (raw) {
-    const n = Number(raw);
-    if (!(Number.isInteger(n) && n >= 0)) throw new Error(`ROBUSTNESS_WORKERS=${raw}: give a whole number of worker threads (0 to attack in the test's own thread), or unset it for one per core.`);
-    return n >= 2 ? n : 0;
-  }
+  const set = configuredWorkerThreads(env);
+  if (set !== undefined) return set;
   const files = Math.max(1, Math.floor(Number(env.ROBUSTNESS_PARALLEL_FILES) || 1));
   const n = Math.min(DEFAULT_MAX_WORKERS, Math.floor(availableParallelism() / files));
   return n >= 2 ? n : 0;
@@ -66,7 +75,7 @@ export function workerThreadCount(env: NodeJS.ProcessEnv = process.env): number 
 // ---------------------------------------------------------------------------------------------
 // The threads
 
-interface Slot {
+export interface Slot {
   index: number;
   worker: Worker;
   ready: Promise<void>;
@@ -91,7 +100,8 @@ const waiters = new Map<number, Waiter>();
 /** How long a worker may take to load tfjs, the wasm backend and the kernels. */
 const START_TIMEOUT_MS = 180_000;
 
-function warnOnce(message: string): void {
+/** Writes one line to stderr, once per process (the first reason the work stays in the calling thread). */
+export function warnOnce(message: string): void {
   if (warned || process.env.ROBUSTNESS_QUIET) return;
   warned = true;
   process.stderr.write(`vitest-robustness: ${message}\n`);
@@ -175,6 +185,7 @@ function startSlot(index: number): Slot {
     const err = new Error(
       `vitest-robustness: worker thread ${index} ${why} in the middle of its work; the call that used it fails, and the next call starts new threads. Set ROBUSTNESS_WORKERS=0 to run attacks and attributions in the test's own thread.`,
     );
+    (err as Error & { threadLost?: boolean }).threadLost = true;
     for (const task of slot.pending) {
       const w = waiters.get(task);
       waiters.delete(task);
@@ -189,6 +200,11 @@ function startSlot(index: number): Slot {
   return slot;
 }
 
+/** Why the threads could not start in this process (undefined: they can, or no start was tried). */
+export function threadsUnavailable(): string | undefined {
+  return unavailable;
+}
+
 /** The running worker threads (diagnostics and tests). */
 export function workerThreads(): readonly Worker[] {
   return slots.map((s) => s.worker);
@@ -201,8 +217,11 @@ export async function closeWorkerPool(): Promise<void> {
   await Promise.all(old.map((s) => s.worker.terminate().catch(() => undefined)));
 }
 
-/** The first `count` threads, started when needed; undefined (with a warning, once) when they cannot start. */
-async function threads(count: number): Promise<Slot[] | undefined> {
+/**
+ * The first `count` threads, started when needed; undefined (with a warning, once, ending with
+ * `fallback`) when they cannot start.
+ */
+export async function threads(count: number, fallback = "attacks and attributions run in the test's own thread"): Promise<Slot[] | undefined> {
   if (unavailable) return undefined;
   try {
     while (slots.length < count) slots.push(startSlot(slots.length));
@@ -211,7 +230,7 @@ async function threads(count: number): Promise<Slot[] | undefined> {
     return use;
   } catch (err) {
     unavailable = (err as Error).message.split('\n')[0]!;
-    warnOnce(`worker threads could not start (${unavailable}); attacks and attributions run in the test's own thread. Set ROBUSTNESS_WORKERS=0 to skip the attempt.`);
+    warnOnce(`worker threads could not start (${unavailable}); ${fallback}. Set ROBUSTNESS_WORKERS=0 to skip the attempt.`);
     await closeWorkerPool();
     return undefined;
   }
@@ -231,10 +250,16 @@ export function warmWorkerThreads(): void {
   }
 }
 
-function send<T>(slot: Slot, message: ToWorker, transfer: ArrayBuffer[] = []): Promise<T> {
+/** A fresh task number for a message to a worker. */
+export function taskId(): number {
+  return nextTask++;
+}
+
+/** Sends one task to a thread; resolves with its result, rejects with its error or when the thread is lost. */
+export function send<T>(slot: Slot, message: ToWorker, transfer: ArrayBuffer[] = []): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     if (!slots.includes(slot)) {
-      reject(new Error(`vitest-robustness: worker thread ${slot.index} was ended before its work was sent.`));
+      reject(Object.assign(new Error(`vitest-robustness: worker thread ${slot.index} was ended before its work was sent.`), { threadLost: true }));
       return;
     }
     waiters.set(message.task, { slot, resolve: resolve as (v: unknown) => void, reject });
@@ -280,7 +305,7 @@ function modelEntry(model: tf.LayersModel): ModelEntry {
   return e;
 }
 
-async function saveToMemory(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+export async function saveToMemory(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
   let out: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -320,7 +345,7 @@ async function shareModel(model: tf.LayersModel, use: Slot[]): Promise<ModelEntr
 // ---------------------------------------------------------------------------------------------
 // Work
 
-function settings(): { frozen: boolean; kernels: boolean } {
+export function settings(): { frozen: boolean; kernels: boolean } {
   return { frozen: frozenInferenceEnabled(), kernels: fastKernelsInstalled('wasm') };
 }
 

@@ -56,7 +56,55 @@ export interface MapsTask extends Common, Settings {
   targets: Int32Array | undefined;
 }
 
-export type ToWorker = ModelTask | AttackTask | MapsTask;
+/** A weight's name in the model (originalName) and shape: the copy's must match, in this order. */
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+}
+
+/** Loads a training copy of the model for a data-parallel session (src/workers/dataParallel.ts). */
+export interface TrainStartTask extends Common {
+  kind: 'train-start';
+  session: number;
+  artifacts: tf.io.ModelArtifacts;
+  numClasses: number;
+  activityL1?: { layer: string; lambda: number };
+  kernels: boolean;
+  trainable: WeightSpec[];
+  nonTrainable: WeightSpec[];
+}
+
+/**
+ * One step on rows `start .. start + count` of the batch in `images`/`labels`: the copy takes the
+ * weights in `weights` (trainable then non-trainable, flat), and writes the loss gradient of its
+ * rows, then its non-trainable weights after the step, to region `region` of `grads`.
+ */
+export interface TrainStepTask extends Common {
+  kind: 'train-step';
+  session: number;
+  region: number;
+  shape: [number, number, number];
+  images: SharedArrayBuffer;
+  labels: SharedArrayBuffer;
+  weights: SharedArrayBuffer;
+  grads: SharedArrayBuffer;
+  start: number;
+  count: number;
+}
+
+/** What a step returns: its rows' mean loss, the rows predicted right, trainable weights with no gradient. */
+export interface TrainStepResult {
+  loss: number;
+  correct: number;
+  noGradient: number[];
+}
+
+export interface TrainEndTask extends Common {
+  kind: 'train-end';
+  session: number;
+}
+
+export type ToWorker = ModelTask | AttackTask | MapsTask | TrainStartTask | TrainStepTask | TrainEndTask;
 
 export type ToMain =
   | { kind: 'ready' }

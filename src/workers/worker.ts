@@ -1,5 +1,6 @@
 // A worker thread of pool.ts: its own tfjs on the wasm backend with this project's kernels, the
-// models it was sent (one set of weights each), and the built-in attacks and attributions.
+// models it was sent (one set of weights each), the built-in attacks and attributions, and its
+// share of data-parallel training steps (trainShare.ts).
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { markWorkerThread } from './pool.js';
@@ -16,6 +17,7 @@ const { attacks } = await import('../attacks/registry.js');
 const { attackPieceRunner } = await import('../attacks/defineAttack.js');
 const { gradcam } = await import('../attribution/gradcam.js');
 const { occlusion } = await import('../attribution/occlusion.js');
+const { startTraining, trainStep, endTraining } = await import('./trainShare.js');
 
 await initBackend({ backend: 'wasm', announce: false });
 
@@ -25,8 +27,8 @@ function post(message: ToMain, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
-function apply(settings: { frozen: boolean; kernels: boolean }): void {
-  setFrozenInference(settings.frozen);
+function apply(settings: { frozen?: boolean; kernels: boolean }): void {
+  if (settings.frozen !== undefined) setFrozenInference(settings.frozen);
   if (settings.kernels !== fastKernelsInstalled('wasm')) {
     if (settings.kernels) installFastKernels('wasm');
     else uninstallFastKernels('wasm');
@@ -105,6 +107,15 @@ port.on('message', (m: ToWorker) => {
     try {
       if (m.kind === 'model') {
         await loadModel(m);
+        post({ kind: 'done', task: m.task, result: true });
+      } else if (m.kind === 'train-start') {
+        apply({ kernels: m.kernels });
+        await startTraining(m);
+        post({ kind: 'done', task: m.task, result: true });
+      } else if (m.kind === 'train-step') {
+        post({ kind: 'done', task: m.task, result: trainStep(m) });
+      } else if (m.kind === 'train-end') {
+        endTraining(m.session);
         post({ kind: 'done', task: m.task, result: true });
       } else {
         const { result, transfer } = m.kind === 'attack' ? await attack(m) : await maps(m);
