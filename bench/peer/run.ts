@@ -7,6 +7,8 @@
 // PEER_MODES=stock,frozen,pool chooses this project's settings, PEER_WORKERS=n the pool's threads, 2 by default). Without PyTorch the peer side is skipped and the command to
 // install it is printed. PEER_ONLY=attribution times only Grad-CAM and the sliding patch, the modes
 // alternating, prints per-round figures and ratios with the load average, and writes nothing.
+// PEER_ONLY=train times only the small CNN's training step: one thread, data-parallel on
+// PEER_WORKERS threads (train's `workers` option), and PyTorch, alternating; prints, writes nothing.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ import { cifar10 } from '../../src/data/index.js';
 import { loadModel, predictClasses } from '../../src/models/index.js';
 import { setFrozenInference } from '../../src/models/frozen.js';
 import { closeWorkerPool, setWorkerThreads } from '../../src/workers/pool.js';
+import { startDataParallel } from '../../src/workers/dataParallel.js';
 import { machineLine, writeResultsSection } from '../results.js';
 import { useSharedCifar } from './data.js';
 import { inputGradient, smallCnn, trainStep } from '../smallCnn.js';
@@ -93,6 +96,91 @@ const range = (v: number[], digits = 0) => {
   return lo.toFixed(digits) === hi.toFixed(digits) ? lo.toFixed(digits) : `${lo.toFixed(digits)}-${hi.toFixed(digits)}`;
 };
 
+/**
+ * The small CNN's training step on WORKERS threads through train()'s data-parallel stepper (its
+ * own copy of the model and its own Adam), started and warmed by one step; undefined when the
+ * threads cannot start.
+ */
+async function smallDataParallel(sx: tf.Tensor4D, labels: tf.Tensor1D): Promise<{ step: () => Promise<number>; close: () => Promise<void> } | undefined> {
+  const model = smallCnn();
+  const optimizer = tf.train.adam(1e-3);
+  const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  setWorkerThreads(WORKERS);
+  const dp = await startDataParallel({ model, trainable, optimizer, numClasses: 10, threads: WORKERS, batchSize: SMALL_BATCH });
+  if (typeof dp === 'string') {
+    console.log(`data-parallel training could not start: ${dp}`);
+    model.dispose();
+    optimizer.dispose();
+    return undefined;
+  }
+  await dp.step(sx, labels);
+  return {
+    step: async () => (await dp.step(sx, labels)).loss,
+    close: async () => {
+      await dp.close();
+      model.dispose();
+      optimizer.dispose();
+    },
+  };
+}
+
+/** PEER_ONLY=train: the small CNN's training step, one thread / data-parallel / PyTorch per round, printed only. */
+async function trainOnly(): Promise<void> {
+  await initBackend({ backend: 'wasm', announce: false });
+  const { peer, why } = await Peer.start();
+  if (!peer) console.log(`PyTorch peer skipped (${why}). Install it with: ${INSTALL}`);
+  const smallModel = smallCnn();
+  const opt = tf.train.adam(1e-3);
+  const sx = tf.randomUniform([SMALL_BATCH, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const labels = tf.tensor1d(Array.from({ length: SMALL_BATCH }, (_, i) => i % 10), 'int32');
+  const sy = tf.oneHot(labels, 10) as tf.Tensor2D;
+  trainStep(smallModel, opt, sx, sy);
+  let t = performance.now();
+  const dp = await smallDataParallel(sx, labels);
+  console.log(`${WORKERS} threads started and warmed in ${(performance.now() - t).toFixed(0)} ms; load ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  const all: Record<string, number[]> = {};
+  const push = (k: string, v: number) => (all[k] ??= []).push(v);
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const line: Record<string, number> = {};
+      for (let i = 0; i < SMALL_REPS; i++) {
+        t = performance.now();
+        let c = cpuNow();
+        trainStep(smallModel, opt, sx, sy);
+        push('one', performance.now() - t);
+        push('one cpu', cpuNow() - c);
+        if (dp) {
+          t = performance.now();
+          c = cpuNow();
+          await dp.step();
+          push('dp', performance.now() - t);
+          push('dp cpu', cpuNow() - c);
+        }
+      }
+      for (const k of ['one', 'dp', 'one cpu', 'dp cpu']) if (all[k]) line[k] = median(all[k]!.slice(-SMALL_REPS));
+      if (peer) {
+        const p = await peer.ask({ cmd: 'small', batch: SMALL_BATCH, reps: SMALL_REPS });
+        line.peer = median(p.train_ms as number[]);
+        line['peer cpu'] = median(p.train_cpu_ms as number[]);
+        push('peer', line.peer);
+      }
+      const r = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}x` : 'n/a');
+      console.log(
+        `round ${round + 1}/${ROUNDS}, load ${loadavg().map((v) => v.toFixed(2)).join(' ')}: one thread ${line.one!.toFixed(0)} ms (cpu ${line['one cpu']!.toFixed(0)}), ` +
+          `data-parallel x${WORKERS} ${line.dp?.toFixed(0) ?? 'n/a'} ms (cpu ${line['dp cpu']?.toFixed(0) ?? 'n/a'}), PyTorch ${line.peer?.toFixed(0) ?? 'n/a'} ms (cpu ${line['peer cpu']?.toFixed(0) ?? 'n/a'}); ` +
+          `data-parallel / one thread ${r(line.one, line.dp)}, one thread / PyTorch ${r(line.peer, line.one)}, data-parallel / PyTorch ${r(line.peer, line.dp)} (speed, above 1 is faster)`,
+      );
+    }
+  } finally {
+    await dp?.close();
+    await closeWorkerPool();
+    await peer?.stop();
+    tf.dispose([sx, sy, labels]);
+    smallModel.dispose();
+    opt.dispose();
+  }
+}
+
 /** PEER_ONLY=attribution: Grad-CAM (100 images) and the sliding patch (4 images), each mode per round, printed only. */
 async function attributionOnly(): Promise<void> {
   useSharedCifar();
@@ -154,6 +242,7 @@ async function main(): Promise<void> {
   const push = (k: string, v: number) => rows.set(k, [...(rows.get(k) ?? []), v]);
   let agreement = 'n/a';
   let modeAgreement = 'n/a';
+  let dp: Awaited<ReturnType<typeof smallDataParallel>>;
   try {
     const preds: Record<string, Int32Array> = {};
     for (const mode of modes) {
@@ -192,6 +281,11 @@ async function main(): Promise<void> {
       const warm = [await gradcam(model, few), await occlusion(model, few, { patch: 4, stride: 8 })];
       tf.dispose([r.adversarial, few, fy, ...warm]);
     }
+    // The training step on the worker threads, as train({ workers }) runs it (started and warmed here, apart from the timings).
+    const smallLabels = tf.tensor1d(Array.from({ length: SMALL_BATCH }, (_, i) => i % 10), 'int32');
+    const t0 = performance.now();
+    dp = await smallDataParallel(sx, smallLabels);
+    if (dp) push('dp start', performance.now() - t0);
     for (let round = 0; round < ROUNDS; round++) {
       let frozenAdv: Float32Array | undefined;
       for (const mode of modes) {
@@ -240,6 +334,13 @@ async function main(): Promise<void> {
         push('grad ours', performance.now() - t);
         push('grad ours cpu', cpuNow() - c);
         g.dispose();
+        if (dp) {
+          t = performance.now();
+          c = cpuNow();
+          await dp.step();
+          push('train dp', performance.now() - t);
+          push('train dp cpu', cpuNow() - c);
+        }
       }
       if (peer) {
         const p = await peer.ask({ cmd: 'small', batch: SMALL_BATCH, reps: SMALL_REPS });
@@ -250,9 +351,10 @@ async function main(): Promise<void> {
       }
       console.log(`round ${round + 1}/${ROUNDS}: ${[...rows].map(([k, v]) => `${k} ${v[v.length - 1]!.toFixed(1)}`).join(', ')}`);
     }
-    tf.dispose([sx, sy]);
+    tf.dispose([sx, sy, smallLabels]);
     smallModel.dispose();
   } finally {
+    await dp?.close();
     await closeWorkerPool();
     await peer?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -273,6 +375,8 @@ async function main(): Promise<void> {
   const gradOurs = perRound(get('grad ours'));
   const gradPeer = peer ? perRound(get('grad peer')) : [];
   lines.push(`| small CNN, batch 64, training step | ${range(trainOurs)} ms | ${peer ? range(trainPeer) + ' ms' : 'n/a'} | ${ratio(trainOurs, trainPeer, false)} |`);
+  const trainDp = perRound(get('train dp'));
+  if (get('train dp').length) lines.push(`| the same, data-parallel on ${WORKERS} worker threads (train's \`workers\`) | ${range(trainDp)} ms | ${peer ? range(trainPeer) + ' ms' : 'n/a'} | ${ratio(trainDp, trainPeer, false)} |`);
   lines.push(`| small CNN, batch 64, input gradient | ${range(gradOurs)} ms | ${peer ? range(gradPeer) + ' ms' : 'n/a'} | ${ratio(gradOurs, gradPeer, false)} |`);
   const attribution = modes.map((m) => `| ${label(m)} | ${range(get(`gradcam ${m}`), 1)} | ${range(get(`gradcam ${m} cpu`), 1)} | ${range(get(`occlusion ${m}`), 2)} | ${range(get(`occlusion ${m} cpu`), 2)} |`);
   // CPU time: what each side's work costs whatever else runs on the machine (PyTorch's counts both threads).
@@ -285,6 +389,8 @@ async function main(): Promise<void> {
   const gradCpu = perRound(get('grad ours cpu'));
   const gradPeerCpu = peer ? perRound(get('grad peer cpu')) : [];
   cpuLines.push(`| small CNN training step | ${range(trainCpu)} ms | ${peer ? range(trainPeerCpu) + ' ms' : 'n/a'} | ${ratio(trainCpu, trainPeerCpu, false)} |`);
+  const trainDpCpu = perRound(get('train dp cpu'));
+  if (get('train dp cpu').length) cpuLines.push(`| the same, data-parallel on ${WORKERS} threads | ${range(trainDpCpu)} ms | ${peer ? range(trainPeerCpu) + ' ms' : 'n/a'} | ${ratio(trainDpCpu, trainPeerCpu, false)} |`);
   cpuLines.push(`| small CNN input gradient | ${range(gradCpu)} ms | ${peer ? range(gradPeerCpu) + ' ms' : 'n/a'} | ${ratio(gradCpu, gradPeerCpu, false)} |`);
   const versus = (k: string, a: Mode, b: Mode, suffix: string, inverse: boolean) =>
     modes.includes(a) && modes.includes(b) ? ` (${a} / ${b} per round: ${range(get(`${k} ${a}${suffix}`).map((v, i) => (inverse ? get(`${k} ${b}${suffix}`)[i]! / v : v / get(`${k} ${b}${suffix}`)[i]!)), 2)}x)` : '';
@@ -318,7 +424,10 @@ predictions on the 500 images equal to PyTorch's for ${agreement}; ${modes.join(
 | --- | --- | --- | --- |
 ${lines.join('\n')}
 
-The small CNN rows run in the calling thread (training uses neither the frozen graph nor the worker threads).
+The small CNN's training step and input gradient run in the calling thread (training does not use the frozen graph);
+the data-parallel row is the same step on ${WORKERS} worker threads as \`train(..., { workers: ${WORKERS} })\` runs it (src/workers/dataParallel.ts:
+each thread the gradient of half the batch, summed in shared memory, one Adam update in the calling thread; ${get('dp start').length ? `starting it took ${range(get('dp start'))} ms, timed apart` : 'not started'}),
+${trainDp.length ? `its speed over the one-thread step per round ${range(trainOurs.map((v, i) => v / trainDp[i]!), 2)}x` : 'not measured: the threads did not start'}.
 
 CPU time of the same runs (process CPU time${(peer?.version.threads ?? 1) > 1 ? "; PyTorch's sums its threads, and on a loaded machine includes their spinning at barriers" : ''}):
 
@@ -341,5 +450,6 @@ CPU time: Grad-CAM${speedup('gradcam', ' cpu')}; sliding patch${speedup('occlusi
 }
 
 if (process.env.PEER_ONLY === 'attribution') await attributionOnly();
-else if (process.env.PEER_ONLY) throw new Error(`PEER_ONLY=${process.env.PEER_ONLY}: the only part that runs alone is 'attribution'.`);
+else if (process.env.PEER_ONLY === 'train') await trainOnly();
+else if (process.env.PEER_ONLY) throw new Error(`PEER_ONLY=${process.env.PEER_ONLY}: the parts that run alone are 'attribution' and 'train'.`);
 else await main();

@@ -101,6 +101,8 @@ export async function startDataParallel(req: DataParallelRequest): Promise<DataP
   const grads = new SharedArrayBuffer(use.length * region * 4);
   const G = new Float32Array(grads);
   const Wt = new Float32Array(weights);
+  // The sums' buffers, made once: a new half-megabyte array per weight per step costs the garbage collector more than the sums.
+  const sums = [...sizesT, ...sizesN].map((size) => new Float32Array(size));
   let closed = false;
 
   /** The model's weights as they are now into the shared buffer, which each thread's copy takes at the start of a step. */
@@ -139,7 +141,7 @@ export async function startDataParallel(req: DataParallelRequest): Promise<DataP
         const size = sizesT[i]!;
         const from = active.filter((_, k) => !results[k]!.noGradient.includes(i));
         if (from.length > 0) {
-          const sum = new Float32Array(size);
+          const sum = sums[i]!.fill(0);
           for (const p of from) {
             const c = p.count / n;
             const g = G.subarray(p.region * region + o, p.region * region + o + size);
@@ -158,7 +160,7 @@ export async function startDataParallel(req: DataParallelRequest): Promise<DataP
       let o = PT;
       frozenVars.forEach((v, i) => {
         const size = sizesN[i]!;
-        const mean = new Float32Array(size);
+        const mean = sums[sizesT.length + i]!.fill(0);
         for (const p of active) {
           const c = p.count / n;
           const g = G.subarray(p.region * region + o, p.region * region + o + size);
