@@ -9,6 +9,7 @@ describe('workbench train', () => {
     await expect(main(['train', '--arch', 'cnn1', '--out', '/tmp/x', '--epochs', 'ten'])).rejects.toThrow(/--epochs must be a whole number of at least 1; got 'ten'/);
     await expect(main(['train', '--arch', 'cnn1', '--out', '/tmp/x', '--optimizer', 'rmsprop'])).rejects.toThrow(/--optimizer must be adam or sgd/);
     await expect(main(['train', '--out', '/tmp/x', '--bogus'])).rejects.toThrow(/Unknown option '--bogus'.*npm run workbench -- train --help/);
+    await expect(main(['train', '--arch', 'cnn1', '--out', '/tmp/x', '--workers', 'two'])).rejects.toThrow(/--workers must be a whole number/);
   });
 
   it('--from continues a model as built: it rejects architecture flags, needs --epochs, and checks the source first', async () => {

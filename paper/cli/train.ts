@@ -27,6 +27,9 @@ export const usage = `usage: npm run workbench -- train --arch ARCH --out DIR [o
                     folder; DIR is never modified). Its recipe is the default; a cosine schedule is
                     stretched over the new total, so it restarts at that run's rate for the next epoch
   --out DIR         model folder: model.json, weights.bin, card.json, history.json, updated every epoch
+  --workers N       data-parallel training on N worker threads (default 0: one thread; train's
+                    \`workers\`); a model with batch norm also needs --bn-per-worker (each thread
+                    normalizes by its own share's statistics)
 
 Ctrl-C stops after the current batch and keeps the last completed epoch in --out.`;
 
@@ -96,6 +99,8 @@ export async function run(args: string[]): Promise<number> {
       from: { type: 'string' },
       out: { type: 'string' },
       quiet: { type: 'boolean' },
+      workers: { type: 'string' },
+      'bn-per-worker': { type: 'boolean' },
     },
   }).values;
   const num = (name: keyof typeof v, rule: Parameters<typeof numberFlag>[3]) => numberFlag('npm run workbench -- train', name, v[name] as string | undefined, rule);
@@ -114,6 +119,7 @@ export async function run(args: string[]): Promise<number> {
   }
   // Every number is checked before any data or model is touched.
   const epochs = num('epochs', RULES.count) ?? 20;
+  const workers = num('workers', RULES.countOrZero) ?? 0;
   const valFlag = num('val', RULES.countOrZero);
   const trainCountFlag = num('train-count', RULES.count);
   const recipeFlags = { batch: num('batch', RULES.count), lr: num('lr', RULES.positive), seed: num('seed', RULES.seed), optimizer: v.optimizer as 'adam' | 'sgd' | undefined, schedule: v.schedule as ScheduleName | undefined, noAugment: v['no-augment'] };
@@ -217,6 +223,8 @@ export async function run(args: string[]): Promise<number> {
       card,
       signal: stopper.signal,
       progress: !v.quiet,
+      workers,
+      batchNormPerWorker: v['bn-per-worker'],
     });
     if (result.interrupted) {
       console.error(interruptedMessage(result.history.length, v.out));
