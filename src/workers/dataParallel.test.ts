@@ -175,6 +175,39 @@ describe('data-parallel training falls back to this thread', () => {
     }
   });
 
+  it('when the model cannot be copied (a layer the threads do not know): one line says why, the run is the one-thread run, the threads are ended', async () => {
+    class Doubler extends tf.layers.Layer {
+      static className = 'DataParallelTestDoubler';
+      override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+        return tf.mul(Array.isArray(inputs) ? inputs[0]! : inputs, 2);
+      }
+    }
+    tf.serialization.registerClass(Doubler);
+    const make = () => tf.sequential({ layers: [tf.layers.flatten({ inputShape: [8, 8, 3] }), new Doubler({}), tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) })] });
+    const data = bandsDataset({ count: 20, classes: 3, size: 8, seed: 5 });
+    await closeWorkerPool();
+    setWorkerThreads(2);
+    delete process.env.ROBUSTNESS_QUIET;
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const [a, b] = [make(), make()];
+    try {
+      const s0 = dataParallelSteps();
+      await train(a, data, { ...base, batchSize: 8, workers: 2 });
+      expect(dataParallelSteps()).toBe(s0);
+      expect(workerThreads()).toHaveLength(0);
+      const lines = err.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('data-parallel training could not start'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/DataParallelTestDoubler.*training runs in this thread/);
+      await train(b, data, { ...base, batchSize: 8 });
+      expect(worst(await weightsOf(a), await weightsOf(b))).toBe(0);
+    } finally {
+      err.mockRestore();
+      process.env.ROBUSTNESS_QUIET = '1';
+      a.dispose();
+      b.dispose();
+    }
+  });
+
   it('when a thread is lost in the middle: the batch is done again here, and the run matches one thread', async () => {
     setWorkerThreads(2);
     await closeWorkerPool();

@@ -71,10 +71,16 @@ export async function startDataParallel(req: DataParallelRequest): Promise<DataP
   const hadThreads = workerThreads().length;
   const use = await threads(req.threads, 'training runs in the calling thread');
   if (!use) return 'the worker threads could not start';
+  // Threads this training started are ended with it (their wasm memory grew to hold its
+  // activations and is never given back); threads already running for attacks stay.
+  const release = async () => {
+    if (hadThreads === 0) await closeWorkerPool();
+  };
   let artifacts: tf.io.ModelArtifacts;
   try {
     artifacts = await saveToMemory(model);
   } catch (err) {
+    await release();
     return `the model could not be copied (${(err as Error).message.split('\n')[0]})`;
   }
   const session = nextSession++;
@@ -90,8 +96,8 @@ export async function startDataParallel(req: DataParallelRequest): Promise<DataP
     await Promise.all(use.map((s) => send(s, { kind: 'train-start', task: taskId(), session, artifacts, numClasses: req.numClasses, activityL1: req.activityL1, kernels: settings().kernels, trainable, nonTrainable })));
   } catch (err) {
     await endAll();
-    if ((err as { threadLost?: boolean }).threadLost) throw err;
-    return `the model's copy could not be trained on a worker thread (${(err as Error).message.split('\n')[0]})`;
+    await release();
+    return `the model's copy could not be made ready on a worker thread (${(err as Error).message.split('\n')[0]})`;
   }
   const pixels = H * W * C;
   let capacity = 0;
@@ -167,7 +173,7 @@ export async function startDataParallel(req: DataParallelRequest): Promise<DataP
           for (let j = 0; j < size; j++) mean[j]! += c * g[j]!;
         }
         const t = tf.tensor(mean, v.shape as number[]);
-        v.write(t);
+        (v.read() as tf.Variable).assign(t);
         t.dispose();
         o += size;
       });
@@ -186,9 +192,7 @@ export async function startDataParallel(req: DataParallelRequest): Promise<DataP
     if (closed) return;
     closed = true;
     await endAll();
-    // Threads this training started are ended with it (their wasm memory grew to hold its
-    // activations and is never given back); threads already running for attacks stay.
-    if (hadThreads === 0) await closeWorkerPool();
+    await release();
   };
 
   return { threads: use.length, step, close };

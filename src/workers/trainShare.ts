@@ -54,7 +54,8 @@ export function trainStep(t: TrainStepTask): TrainStepResult {
     const size = v.shape.reduce((a, b) => a! * b!, 1)!;
     // A copy: the wasm backend keeps its own, and the next step's weights go into the same buffer.
     const w = tf.tensor(new Float32Array(t.weights, o * 4, size).slice(), v.shape as number[]);
-    v.write(w);
+    // The variable itself, not LayerVariable.write, which would apply a constraint the calling thread's weights never went through.
+    (v.read() as tf.Variable).assign(w);
     w.dispose();
     o += size;
   }
