@@ -129,7 +129,6 @@ function setLearningRate(opt: tf.Optimizer, lr: number): void {
   else o.learningRate = lr;
 }
 
-
 /** Throws unless the dataset has images, of the model's input size and channel count. */
 function checkData(model: tf.LayersModel, data: ImageDataset, what: string): void {
   if (data.size === 0) throw new Error(`${what}: the dataset holds 0 images, so there is nothing to ${what.startsWith('evaluate') ? 'measure' : 'train on'}; check the data folder or the counts asked for.`);
