@@ -243,14 +243,18 @@ describe('the reporter', () => {
     expect(existsSync(join(root, 'reports', 'robustness.json'))).toBe(false);
   });
 
-  it('leaves index.html alone after a run that measured nothing (the unit tests), and survives a broken claim file', async () => {
+  it('leaves index.html and paper.md alone after a run that measured nothing (the unit tests), and survives a broken claim file', async () => {
     const root = freshRoot();
     withFigure(root);
     const path = writeClaim(claim(), root);
     utimesSync(path, new Date(0), new Date(0));
     await runReporter(root);
     expect(existsSync(join(root, 'reports', 'index.html'))).toBe(false);
-    expect(existsSync(join(root, 'reports', 'paper.md'))).toBe(true);
+    expect(existsSync(join(root, 'reports', 'paper.md'))).toBe(false);
+    // A committed paper.md stays byte for byte, though the models' training status may have changed.
+    writeFileSync(join(root, 'reports', 'paper.md'), 'as committed\n');
+    await runReporter(root);
+    expect(readFileSync(join(root, 'reports', 'paper.md'), 'utf8')).toBe('as committed\n');
 
     writeFileSync(path, '{');
     const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
