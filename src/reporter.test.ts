@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,5 +134,13 @@ describe('RobustnessReporter with report extensions', () => {
     expect(() => new RobustnessReporter({ extensions: [''] })).toThrow(/extensions\[0\] is an empty path/);
     const { errors } = await runWith([{ name: 'bad id', onReport: () => ({ sections: [{ id: '1 x', title: 't', html: '' }] }) }], [record]);
     expect(errors).toMatch(/report extension 'bad id' failed.*a section must be \{ id/);
+  });
+});
+
+describe('the reporter in Vitest\'s main process', () => {
+  it('loads without TensorFlow.js (a report extension that imports the package through the module runner would otherwise make a second copy, and 300 "already registered" warnings)', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "await import('./src/plugin/index.ts'); await import('./src/reporter.ts'); console.log('tf loaded:', typeof globalThis._tfengine !== 'undefined');"], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('tf loaded: false');
   });
 });

@@ -28,26 +28,8 @@ export function resizeMaps(maps: tf.Tensor3D, size: [number, number]): tf.Tensor
   return tf.tidy(() => tf.image.resizeBilinear(maps.expandDims(3) as tf.Tensor4D, size, false, true).squeeze([3]) as tf.Tensor3D);
 }
 
-/** Colour maps for heatmap images. */
-export type ColormapName = 'jet' | 'hot' | 'gray';
-
-const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
-
-/** RGB in [0, 1] of value v in [0, 1] under a colour map. */
-export function colormapRgb(v: number, name: ColormapName = 'jet'): [number, number, number] {
-  const t = clamp01(Number.isFinite(v) ? v : 0);
-  switch (name) {
-    case 'gray':
-      return [t, t, t];
-    case 'hot':
-      return [clamp01(3 * t), clamp01(3 * t - 1), clamp01(3 * t - 2)];
-    case 'jet':
-      // MATLAB's jet: blue -> cyan -> yellow -> red, piecewise linear.
-      return [clamp01(1.5 - Math.abs(4 * t - 3)), clamp01(1.5 - Math.abs(4 * t - 2)), clamp01(1.5 - Math.abs(4 * t - 1))];
-    default:
-      throw new Error(`Unknown colormap ${JSON.stringify(name)}; use 'jet', 'hot' or 'gray'.`);
-  }
-}
+export { colormapRgb, type ColormapName } from './colormap.js';
+import { clamp01, colormapRgb, type ColormapName } from './colormap.js';
 
 /**
  * The 'jet' colour map of {@link colormapRgb} as tensor ops: [..., H, W] in [0, 1] to

@@ -1,7 +1,7 @@
 // The images of one check, labelled: which panel is which, the sample, its true class and the
 // model's call before and after; attribution maps with their colour scale; snapshot diffs
 // enlarged, with a slider between expected and actual.
-import { colormapRgb, type ColormapName } from '../attribution/heatmap.js';
+import { colormapRgb, type ColormapName } from '../attribution/colormap.js';
 import { embedPng } from './embed.js';
 import { esc } from './format.js';
 import type { ClassCall, ImageNote, RobustnessRecord } from '../record/record.js';
