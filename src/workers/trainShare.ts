@@ -19,15 +19,22 @@ function check(what: string, mine: tf.LayerVariable[], theirs: WeightSpec[]): vo
   if (bad) throw new Error(`the copy's ${what} weights (${mine.map((v) => `${v.originalName} [${v.shape.join(', ')}]`).join(', ')}) are not the model's (${theirs.map((s) => `${s.name} [${s.shape.join(', ')}]`).join(', ')})`);
 }
 
-export async function startTraining(t: TrainStartTask): Promise<void> {
-  let model: tf.LayersModel;
+/**
+ * Rebuilds the calling thread's model in this worker; an error that says the copy could not be
+ * loaded (marked `modelLoad`, so the calling thread falls back to itself) when it cannot.
+ */
+export async function loadCopy(artifacts: tf.io.ModelArtifacts): Promise<tf.LayersModel> {
   try {
-    model = await tf.loadLayersModel(tf.io.fromMemory(t.artifacts));
+    return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (err) {
     const e = new Error(`the copy could not be loaded: ${(err as Error).message.split('\n')[0]}`);
     (e as Error & { modelLoad?: boolean }).modelLoad = true;
     throw e;
   }
+}
+
+export async function startTraining(t: TrainStartTask): Promise<void> {
+  const model = await loadCopy(t.artifacts);
   try {
     check('trainable', model.trainableWeights, t.trainable);
     check('non-trainable', model.nonTrainableWeights, t.nonTrainable);

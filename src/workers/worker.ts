@@ -17,7 +17,7 @@ const { attacks } = await import('../attacks/registry.js');
 const { attackPieceRunner } = await import('../attacks/defineAttack.js');
 const { gradcam } = await import('../attribution/gradcam.js');
 const { occlusion } = await import('../attribution/occlusion.js');
-const { startTraining, trainStep, endTraining } = await import('./trainShare.js');
+const { startTraining, trainStep, endTraining, loadCopy } = await import('./trainShare.js');
 
 await initBackend({ backend: 'wasm', announce: false });
 
@@ -48,14 +48,7 @@ function rows(images: SharedArrayBuffer, shape: number[], start: number, count: 
 }
 
 async function loadModel(m: ModelTask): Promise<void> {
-  let model: tf.LayersModel;
-  try {
-    model = await tf.loadLayersModel(tf.io.fromMemory(m.artifacts));
-  } catch (err) {
-    const e = new Error(`the copy could not be loaded: ${(err as Error).message.split('\n')[0]}`);
-    (e as Error & { modelLoad?: boolean }).modelLoad = true;
-    throw e;
-  }
+  const model = await loadCopy(m.artifacts);
   models.get(m.id)?.model.dispose();
   models.set(m.id, { version: m.version, model });
 }
