@@ -93,10 +93,11 @@ fallbacks() {
   done
 }
 
-WORKBENCH=(node_modules/.bin/tsx paper/cli.ts)
+# TRAIN_WORKBENCH replaces the workbench command (paper/trainFixtures.test.ts runs the script on a stand-in).
+read -r -a WORKBENCH <<< "${TRAIN_WORKBENCH:-node_modules/.bin/tsx paper/cli.ts}"
 finished() { "${WORKBENCH[@]}" finished "$1" 2> /dev/null; }
 # One per training: tsx starts a second node process with the same arguments, so count its launchers only.
-running() { pgrep -fc 'tsx paper/cli.ts (train|adv-train)' || true; }
+running() { pgrep -fc "${TRAIN_RUNNING_PATTERN:-tsx paper/cli.ts (train|adv-train)}" || true; }
 
 run_job() {
   local name=$1 cmd=$2 out=fixtures/models/$1 resume=""
@@ -113,7 +114,7 @@ run_job() {
   echo "$(date -u +%FT%TZ) end $name rc=$rc" >&2
   # A failed job is not retried in this run (its log says why); the rest go on.
   [ $rc -eq 0 ] || touch "$LOCKS/$name.failed"
-  rmdir "$LOCKS/$name"
+  rm -rf "$LOCKS/$name"
 }
 
 while true; do
@@ -125,11 +126,19 @@ while true; do
     from=$(sed -nE 's/.*--from fixtures\/models\/([^ ]+).*/\1/p' <<< "$cmd")
     [ -n "$from" ] && [ -f "$LOCKS/$from.failed" ] && continue
     pending=1
-    [ -d "$LOCKS/$name" ] && continue                       # running now
+    if [ -d "$LOCKS/$name" ]; then                          # running now, or left by a run that died
+      owner=$(cat "$LOCKS/$name/pid" 2> /dev/null)
+      if [ -n "$owner" ] && kill -0 "$owner" 2> /dev/null; then continue; fi
+      # A lock is made a moment before its pid is written: one younger than a minute is left alone.
+      if [ -z "$owner" ] && [ -n "$(find "$LOCKS/$name" -maxdepth 0 -newermt '-60 seconds' 2> /dev/null)" ]; then continue; fi
+      echo "$(date -u +%FT%TZ) clearing the stale lock of $name (its job${owner:+, pid $owner,} is gone)" >&2
+      rm -rf "$LOCKS/$name"
+    fi
     [ -n "$from" ] && ! finished "fixtures/models/$from" && continue   # its source is not trained yet
     [ "$(running)" -ge "$SLOTS" ] && continue
     mkdir "$LOCKS/$name" 2>/dev/null || continue
     run_job "$name" "$cmd" &
+    echo $! 2> /dev/null > "$LOCKS/$name/pid"              # (absent if the job already ended)
     sleep 5                                                 # let it show up in `running`
   done < <(recipes)
   [ $pending -eq 0 ] && break
