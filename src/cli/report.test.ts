@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeReport } from '../report/write.js';
 import { main } from './main.js';
 
 // The command works in the current folder (reports/ under it); Vitest runs each test file in its
@@ -40,7 +41,24 @@ describe('robustness report', () => {
     expect(readFileSync('reports/index.html', 'utf8')).toContain('theirs');
   });
 
+  it("rebuilds the report extensions' sections the run kept in robustness.json", async () => {
+    rmSync('reports', { recursive: true, force: true });
+    const sections = [{ id: 'paper', title: 'paper reproduction', html: '<p>Table 1 across eps</p>' }];
+    writeReport([record('mine') as never], root, sections);
+    const written = readFileSync('reports/index.html', 'utf8');
+    expect(written).toContain('<p>Table 1 across eps</p>');
+    expect(JSON.parse(readFileSync('reports/robustness.json', 'utf8')).sections).toEqual(sections);
+    rmSync('reports/index.html');
+    expect(await main(['report'])).toBe(0);
+    const rebuilt = readFileSync('reports/index.html', 'utf8');
+    expect(rebuilt).toContain('<section id="paper" class="extension">');
+    expect(rebuilt).toContain('<p>Table 1 across eps</p>');
+    expect(rebuilt).toBe(written);
+  });
+
   it.each([
+    ['sections that are not a list', JSON.stringify({ records: [record('a')], sections: {} }), /bad\.json: "sections" is not a list of \{ id, title, html \} strings/],
+    ['a section without html', JSON.stringify({ records: [record('a')], sections: [{ id: 'x', title: 'x' }] }), /bad\.json: "sections" is not a list/],
     ['not JSON', '{"records": [', /bad\.json is not valid JSON \(.*\); it is not a report of `npx vitest specs`\. Run the specs again, or give --report the right file\. Nothing was written\./],
     ['null', 'null', /bad\.json is not a robustness report: it has no "records" list of checks/],
     ['records not a list', '{"records": {}}', /bad\.json is not a robustness report/],

@@ -20,13 +20,15 @@ export function writeHtmlReport(records: readonly RobustnessRecord[], root = pro
 
 /**
  * Writes robustness.json, the self-contained index.html and junit.xml (one testcase per check,
- * for a CI system's test view) in the report folder (reports/ unless configured).
+ * for a CI system's test view) in the report folder (reports/ unless configured). The extensions'
+ * sections are kept in robustness.json too, so that `robustness report` rebuilds the same page.
  */
 export function writeReport(records: readonly RobustnessRecord[], root = process.cwd(), sections: readonly ReportSection[] = []): { json: string; html: string; junit: string } {
   const json = join(reportDir(root), 'robustness.json');
   const junit = join(reportDir(root), 'junit.xml');
   const generated = new Date().toISOString();
-  writeFileAtomic(json, `${JSON.stringify({ generated, records }, null, 2)}\n`);
+  const body = sections.length ? { generated, records, sections } : { generated, records };
+  writeFileAtomic(json, `${JSON.stringify(body, null, 2)}\n`);
   writeFileAtomic(junit, renderJunit(records, generated));
   return { json, html: writeHtmlReport(records, root, generated, sections), junit };
 }
