@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { RobustnessRecord } from '../record/record.js';
-import type { ReportSection } from '../report/extension.js';
+import { isReportSection, type ReportSection } from '../report/extension.js';
 import { screenshotReport } from '../report/screenshot.js';
 import { writeHtmlReport } from '../report/write.js';
 import { parseFlags } from './args.js';
@@ -26,11 +26,6 @@ function recordProblem(r: Record<string, unknown>): string | undefined {
   return missing.length ? `(model ${JSON.stringify(r.model)}, test ${JSON.stringify(r.test)}) lacks ${missing.join(', ')} or has the wrong type there` : undefined;
 }
 
-function isSection(s: unknown): boolean {
-  const x = s as Partial<ReportSection> | null;
-  return typeof x === 'object' && x !== null && typeof x.id === 'string' && typeof x.title === 'string' && typeof x.html === 'string';
-}
-
 export async function run(args: string[]): Promise<number> {
   const values = parseFlags('report', { args, options: { report: { type: 'string' }, screenshot: { type: 'string' }, 'first-screen': { type: 'boolean' } } }).values;
   const path = values.report ?? 'reports/robustness.json';
@@ -51,7 +46,7 @@ export async function run(args: string[]): Promise<number> {
   });
   // The report extensions' sections (the paper's, say) as the run that wrote the report kept them.
   const sections = (parsed as { sections?: unknown }).sections;
-  if (sections !== undefined && !(Array.isArray(sections) && sections.every(isSection))) {
+  if (sections !== undefined && !(Array.isArray(sections) && sections.every(isReportSection))) {
     throw new Error(`${path}: "sections" is not a list of { id, title, html } strings, as the reporter writes it; it is not a report of \`npx vitest specs\`. Run the specs again, or give --report the right file. Nothing was written.`);
   }
   // Only the page is rebuilt: the report it reads (perhaps another run's, given with --report)

@@ -59,6 +59,12 @@ export type ReportExtensionRef = ReportExtension | string;
 
 const SECTION_ID = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
+/** Whether `s` is a well-formed section: { id (letters, digits, - and _), title, html }. */
+export function isReportSection(s: unknown): s is ReportSection {
+  const x = s as Partial<ReportSection> | null;
+  return typeof x === 'object' && x !== null && SECTION_ID.test(typeof x.id === 'string' ? x.id : '') && typeof x.title === 'string' && typeof x.html === 'string';
+}
+
 function checkExtension(x: unknown, where: string): ReportExtension {
   const e = x as Partial<ReportExtension> | null;
   if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || e.name.trim() === '' || typeof e.onReport !== 'function') {
@@ -110,7 +116,7 @@ export function runExtensions(extensions: readonly ReportExtension[], ctx: Repor
     try {
       const c = ext.onReport(ctx) ?? {};
       for (const s of c.sections ?? []) {
-        if (!SECTION_ID.test(s?.id ?? '') || typeof s.title !== 'string' || typeof s.html !== 'string') throw new TypeError(`a section must be { id (letters, digits, - and _), title, html }; got ${JSON.stringify(s).slice(0, 80)}`);
+        if (!isReportSection(s)) throw new TypeError(`a section must be { id (letters, digits, - and _), title, html }; got ${JSON.stringify(s).slice(0, 80)}`);
         if (ids.has(s.id)) throw new Error(`the section id '${s.id}' is already used by another section`);
         ids.add(s.id);
       }
